@@ -1,0 +1,71 @@
+"""Helpers shared by the commands: the input arguments, loading, JSON and table output."""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from typing import Any, Sequence
+
+from ..dataset import Dataset
+from ..io import DESCRIPTIONS, load
+
+
+def add_input_arguments(parser: argparse.ArgumentParser, paths_required: bool = True) -> None:
+    parser.add_argument("paths", nargs="+" if paths_required else "*", metavar="PATH",
+                        help="export file(s) or folder(s)")
+    parser.add_argument("--format", default="auto", choices=["auto", *DESCRIPTIONS],
+                        help="input format (default: sniffed from the files)")
+    parser.add_argument("--conditions", metavar="FILE", help="conditions sidecar (CSV / Parquet keyed by file name or image id)")
+    parser.add_argument("--no-cache", action="store_true", help="parse again even when a cached parse exists")
+
+
+def load_dataset(args: argparse.Namespace) -> Dataset:
+    return load(args.paths, format=args.format, conditions=args.conditions, cache=not args.no_cache)
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+def print_json(obj: Any) -> None:
+    """Exactly one JSON object on stdout; NaN and infinities become null."""
+    json.dump(_clean(obj), sys.stdout, ensure_ascii=False, allow_nan=False)
+    sys.stdout.write("\n")
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], align: str | None = None) -> str:
+    """A plain-text table; numbers right-aligned with thousands separators."""
+    def cell(v: Any) -> str:
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            return "-"
+        if isinstance(v, bool):
+            return "yes" if v else "no"
+        if isinstance(v, int):
+            return f"{v:,}"
+        if isinstance(v, float):
+            return f"{v:,.3g}" if abs(v) < 1000 else f"{v:,.0f}"
+        return str(v)
+
+    text = [[cell(v) for v in r] for r in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in text]) for i, h in enumerate(headers)]
+    numeric = [all(isinstance(r[i], (int, float)) or r[i] is None for r in rows) and rows for i in range(len(headers))]
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(v.rjust(w) if numeric[i] else v.ljust(w) for i, (v, w) in enumerate(zip(values, widths))).rstrip()
+    return "\n".join([line(list(headers)), line(["-" * w for w in widths])] + [line(r) for r in text])
+
+
+def report_lines(dataset: Dataset, limit: int = 10) -> list[str]:
+    """The load report, grouped by problem, for the end of a readable output."""
+    if not dataset.report:
+        return []
+    lines = [f"Load report: {len(dataset.report):,} problems ({dataset.report.skipped:,} records skipped)"]
+    for row in dataset.report.summary().to_pylist()[:limit]:
+        lines.append(f"  {row['rows']:>7,}  {row['code']:<24} {row['action']:<24} e.g. {row['example']}")
+    return lines

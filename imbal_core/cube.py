@@ -1,0 +1,118 @@
+"""The count cube: annotations reduced to one row per (dims..., category).
+
+Most views need only counts. :func:`cube` gives, for each combination of image-level
+dimensions (``split``, ``group``, any condition) and class, how many distinct ``images`` hold the
+class, how many ``instances`` it has and how many mask ``pixels`` they cover. Because every
+dimension is a property of the image, an image falls in exactly one cell per class, so all three
+measures are additive over the dims: summing the ``val`` and ``test`` rows of a class gives its
+count over both.
+
+The cube is computed from :attr:`Dataset.image_classes` (one row per image and class present),
+itself computed once per dataset, so a new cube costs one group-by over that small table.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+if TYPE_CHECKING:
+    from .dataset import Dataset
+
+UNITS = ("images", "instances", "pixels")
+
+
+def image_class_table(dataset: "Dataset") -> pa.Table:
+    """One row per (image, class) present, with ``instances`` and ``pixels`` (null if none counted)."""
+    anns = dataset.annotations
+    n_cat = max(dataset.categories.num_rows, 1)
+    image = anns.column("image_id").to_numpy()
+    category = anns.column("category_id").to_numpy().astype(np.int64)
+    if len(image) == 0:
+        return pa.table(
+            {
+                "image_id": pa.array([], pa.int64()),
+                "category_id": pa.array([], pa.int32()),
+                "instances": pa.array([], pa.int64()),
+                "pixels": pa.array([], pa.float64()),
+            }
+        )
+    key = image * n_cat + category
+    uniq, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    pixels = anns.column("pixels").to_numpy(zero_copy_only=False)
+    has_pixels = ~np.isnan(pixels)
+    if has_pixels.any():
+        pix_sum = np.bincount(inverse, weights=np.where(has_pixels, pixels, 0.0), minlength=len(uniq))
+        pix_any = np.bincount(inverse, weights=has_pixels, minlength=len(uniq)) > 0
+        pixel_col = pa.array(pix_sum, pa.float64(), mask=~pix_any)
+    else:
+        pixel_col = pa.nulls(len(uniq), pa.float64())
+    return pa.table(
+        {
+            "image_id": pa.array(uniq // n_cat, pa.int64()),
+            "category_id": pa.array((uniq % n_cat).astype(np.int32)),
+            "instances": pa.array(counts.astype(np.int64)),
+            "pixels": pixel_col,
+        }
+    )
+
+
+def cube(dataset: "Dataset", dims: Sequence[str] = ("split",)) -> pa.Table:
+    """Counts per (dims..., category): columns ``*dims``, ``category``, ``images``, ``instances``, ``pixels``.
+
+    ``dims`` (default ``("split",)``) are image columns: ``split``, ``group`` or condition
+    names; ``()`` gives one row per class. Only non-empty cells appear: a class with no
+    annotations in a split has no row there (join with ``dataset.categories`` for zeros).
+    ``pixels`` is null where nothing in the cell has a pixel count (box-only data).
+    """
+    dims = tuple(dims)
+    allowed = ("split", "group", *dataset.conditions)
+    for d in dims:
+        if d not in allowed:
+            raise ValueError(f"`dims` may name {list(allowed)}. Got {d!r} instead.")
+    if len(set(dims)) != len(dims):
+        raise ValueError(f"`dims` must not repeat a name. Got {list(dims)}.")
+    ic = dataset.image_classes
+    cols: dict[str, pa.Array] = {}
+    image_ids = ic.column("image_id")
+    for d in dims:
+        col = dataset.images.column(d).combine_chunks()
+        if pa.types.is_dictionary(col.type):
+            col = col.dictionary_decode()
+        cols[d] = pc.take(col, image_ids)
+    cols["category_id"] = ic.column("category_id")
+    cols["instances"] = ic.column("instances")
+    cols["pixels"] = ic.column("pixels")
+    grouped = pa.table(cols).group_by([*dims, "category_id"], use_threads=False).aggregate(
+        [
+            ("instances", "count", pc.CountOptions(mode="all")),
+            ("instances", "sum"),
+            ("pixels", "sum", pc.ScalarAggregateOptions(min_count=1)),
+        ]
+    )
+    names = dataset.categories.column("name")
+    out = {d: grouped.column(d) for d in dims}
+    out["category"] = pc.take(names, grouped.column("category_id"))
+    out["images"] = pc.cast(grouped.column("instances_count"), pa.int64())
+    out["instances"] = pc.cast(grouped.column("instances_sum"), pa.int64())
+    out["pixels"] = pc.cast(grouped.column("pixels_sum"), pa.float64())
+    table = pa.table(out)
+    order = [(d, "ascending") for d in dims] + [("category", "ascending")]
+    return table.sort_by(order)
+
+
+def class_totals(dataset: "Dataset") -> pa.Table:
+    """Every declared class (used or not) with its totals: ``category``, ``images``, ``instances``, ``pixels``."""
+    c = cube(dataset, ())
+    counts = {name: (i, n, p) for name, i, n, p in zip(*(c.column(k).to_pylist() for k in ("category", "images", "instances", "pixels")))}
+    names = dataset.class_names
+    return pa.table(
+        {
+            "category": pa.array(names, pa.string()),
+            "images": pa.array([counts.get(n, (0, 0, None))[0] for n in names], pa.int64()),
+            "instances": pa.array([counts.get(n, (0, 0, None))[1] for n in names], pa.int64()),
+            "pixels": pa.array([counts.get(n, (0, 0, None))[2] for n in names], pa.float64()),
+        }
+    )

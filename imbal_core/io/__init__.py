@@ -1,0 +1,116 @@
+"""Readers: one module per export format, behind :func:`load`.
+
+Every reader has the signature ``read_x(paths: list[Path], report: LoadReport, **options) -> Dataset``
+and returns tables built by :func:`imbal_core.dataset.build_dataset`.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable, Literal, Sequence
+
+from ..dataset import Dataset
+from ..report import LoadError, LoadReport
+
+Format = Literal["auto", "coco", "yolo", "voc", "csv", "list", "folder", "labelstudio", "exdark", "masks"]
+
+#: format -> (module, function); imported on first use.
+READERS: dict[str, tuple[str, str]] = {
+    "coco": ("imbal_core.io.coco", "read_coco"),
+    "yolo": ("imbal_core.io.yolo", "read_yolo"),
+    "voc": ("imbal_core.io.voc", "read_voc"),
+    "csv": ("imbal_core.io.classification", "read_table"),
+    "list": ("imbal_core.io.classification", "read_lists"),
+    "folder": ("imbal_core.io.classification", "read_folder"),
+    "labelstudio": ("imbal_core.io.labelstudio", "read_labelstudio"),
+    "exdark": ("imbal_core.io.exdark", "read_exdark"),
+    "masks": ("imbal_core.io.masks", "read_masks"),
+}
+
+#: What each format reads, for help texts and for the error when nothing matches.
+DESCRIPTIONS: dict[str, str] = {
+    "coco": "COCO instances JSON (also LVIS, TACO): one file or several",
+    "yolo": "YOLO / Ultralytics: data.yaml, or a folder with images/ and labels/",
+    "voc": "Pascal VOC: a folder with Annotations/*.xml (and ImageSets/Main splits)",
+    "csv": "classification table: CSV or Parquet with image and label columns",
+    "list": "classification lists: 'path label' text files, one per split (Places-LT style)",
+    "folder": "image folder tree: root/[split/]class/image",
+    "labelstudio": "Label Studio JSON export",
+    "exdark": "ExDark imageclasslist.txt (classes, lighting, indoor/outdoor, splits)",
+    "masks": "semantic masks: a folder of PNG masks with a class-names file",
+}
+
+
+def reader(format: str) -> Callable[..., Dataset]:
+    if format not in READERS:
+        raise ValueError(f"`format` must be one of {['auto', *READERS]}. Got {format!r} instead.")
+    module, name = READERS[format]
+    return getattr(importlib.import_module(module), name)
+
+
+def supported_formats() -> str:
+    return "\n".join(f"  {k:12} {v}" for k, v in DESCRIPTIONS.items())
+
+
+def load(
+    paths: str | Path | Sequence[str | Path],
+    format: Format = "auto",
+    conditions: str | Path | None = None,
+    *,
+    cache: bool = True,
+    **options,
+) -> Dataset:
+    """Read an annotation export into a :class:`Dataset`.
+
+    ``paths``: a file, a folder, or several of them (e.g. one COCO file per split).
+    ``format`` ("auto"): sniffed from the files when "auto"; see :data:`DESCRIPTIONS`.
+    ``conditions``: an optional sidecar CSV / Parquet keyed by file name or image id whose
+    columns become conditions. ``cache`` (True): reuse the Parquet cache of a previous parse of
+    identical inputs (see :mod:`.cache`). Other ``options`` go to the reader.
+
+    Raises :class:`LoadError` when the input cannot be used at all; every lesser problem is in
+    ``dataset.report``.
+    """
+    from . import cache as cache_mod
+    from .sniff import expand, sniff
+
+    path_list = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
+    if not path_list:
+        raise LoadError("No input: give at least one file or folder.")
+    for p in path_list:
+        if not p.exists():
+            raise LoadError(f"{p}: no such file or folder.", file=str(p))
+    fmt = sniff(path_list) if format == "auto" else format
+    reader(fmt)  # validates the name early
+    path_list = expand(path_list, fmt)
+
+    def parse() -> Dataset:
+        report = LoadReport()
+        dataset = reader(fmt)(path_list, report, **options)
+        if dataset.num_images == 0:
+            raise LoadError(f"{', '.join(map(str, path_list))}: no images found in this {fmt} export.", report)
+        return dataset
+
+    extra = [Path(conditions)] if conditions is not None else []
+    key = cache_mod.InputKey(path_list + extra, fmt, options) if cache else None
+    if key is not None and key.known is not None:
+        hit = cache_mod.get(key.known)
+        if hit is not None:
+            return hit
+    if key is not None:
+        key.start()  # hash the inputs beside the parse
+    dataset = parse()
+    if conditions is not None:
+        from .sidecar import join_conditions
+
+        dataset = join_conditions(dataset, conditions)
+    if key is None:
+        return dataset
+    digest = key.result()
+    hit = cache_mod.get(digest)  # the same content under another name or date
+    if hit is not None:
+        return hit
+    dataset = replace(dataset, key=digest)
+    cache_mod.put(digest, dataset, background=True)
+    return dataset

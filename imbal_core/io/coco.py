@@ -1,0 +1,575 @@
+"""COCO instances JSON (and COCO-like: LVIS, TACO) -> canonical dataset.
+
+- One file or several (``instances_train.json``, ``instances_val.json``): the split comes from an
+  image field ``split`` when present, else from the file name (train / val / test as a word in it).
+- Every extra scalar image field becomes a condition (see :mod:`._conditions`); a group-like field
+  (``sequence``, ``video_id`` ...) becomes ``group``.
+- TACO's ``scene_annotations`` (several rows per image, several backgrounds per row) become the
+  condition ``scene``: the background named most often for the image (ties: the first named).
+  Images whose rows disagree or name several backgrounds are reported with every value seen.
+- ``pixels`` is the mask area when the annotation has a segmentation (COCO's ``area`` is the mask
+  area; where it is missing it is computed with pycocotools), null for box-only data.
+
+Large compact files take the fast path of :mod:`._jsonfast`; anything it does not handle, and
+every file below :data:`FAST_PATH_MIN_BYTES`, takes the per-record path, which also explains
+every bad record in the report. Both produce the same tables.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import msgspec
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..dataset import Dataset, build_dataset
+from ..report import LoadError, LoadReport
+from . import _jsonfast as fast
+from ._conditions import ANNOTATED_AT_FIELDS, ANNOTATOR_FIELDS, GROUP_FIELDS, find_field, pick_conditions
+from ._files import as_float, is_number, parse_json, read_bytes, split_from_name
+
+log = logging.getLogger(__name__)
+
+FAST_PATH_MIN_BYTES = 8 << 20
+TOP_KEYS = ("images", "annotations", "categories", "scene_annotations", "scene_categories")
+#: Image fields that are never conditions: COCO bookkeeping, or read into their own columns.
+KNOWN_IMAGE_FIELDS = (
+    "id", "file_name", "width", "height", "license", "coco_url", "flickr_url", "flickr_640_url",
+    "date_captured", "url", "path", "file_path", "image_path", "split",
+    "neg_category_ids", "not_exhaustive_category_ids",
+)
+_ANN_COLUMNS = ("id", "image_id", "category_id", "x", "y", "w", "h", "area", "iscrowd", "has_segmentation")
+
+
+@dataclass
+class _Parsed:
+    """One COCO file, parsed, before ids are resolved."""
+
+    file: str
+    images: pa.Table  # id + every image field as found
+    annotations: pa.Table  # _ANN_COLUMNS + annotated_at, annotator (text)
+    categories: list[Any]
+    scene_annotations: list[Any] | None = None
+    scene_categories: list[Any] | None = None
+    engine: str = "python"
+    segmentations: dict[int, Any] = field(default_factory=dict)  # row -> segmentation, where area was missing
+
+
+def looks_like_coco(doc_head: bytes) -> bool:
+    head = doc_head.lstrip()[:1 << 16]
+    return head.startswith(b"{") and (b'"images"' in head or b'"annotations"' in head or b'"categories"' in head)
+
+
+def read_coco(paths: Sequence[str | Path], report: LoadReport | None = None, engine: str = "auto") -> Dataset:
+    """Read one or several COCO instances files into one dataset.
+
+    ``engine`` ("auto"): "fast" forces the fast path (raising if it cannot be used), "python"
+    the per-record path; "auto" picks by file size and falls back when needed.
+    """
+    report = report if report is not None else LoadReport()
+    parsed = [_parse_file(str(p), report, engine) for p in paths]
+    return _assemble(parsed, report)
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _parse_file(path: str, report: LoadReport, engine: str) -> _Parsed:
+    use_fast = engine == "fast" or (engine == "auto" and _size(path) >= FAST_PATH_MIN_BYTES)
+    if use_fast:
+        try:
+            return _parse_fast(path)
+        except fast.FastPathUnavailable as exc:
+            if engine == "fast":
+                raise
+            log.info("%s: per-record path (%s)", path, exc)
+        except Exception as exc:  # msgspec.DecodeError and friends: let the thorough path explain
+            if engine == "fast":
+                raise
+            log.info("%s: per-record path (%s)", path, exc)
+    return _parse_python(path, report)
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def _parse_fast(path: str) -> _Parsed:
+    data = fast.read_file(path)
+    starts = {k: fast.find_array(data, k) for k in ("images", "annotations")}
+    if starts["images"] is None:
+        raise fast.FastPathUnavailable("no `images` array")
+    images_body, _ = fast.split_records(data, starts["images"])
+    big = [(images_body.start, images_body.stop)]
+    copy = ann_body = None
+    if starts["annotations"] is not None:
+        ann_body, _ = fast.split_records(data, starts["annotations"])
+        big.append((ann_body.start, ann_body.stop))
+        if ann_body.records:
+            copy = fast.TempCopy(ann_body)  # written while the rest is parsed
+    try:
+        small = {}
+        for key in ("categories", "scene_annotations", "scene_categories"):
+            at = fast.find_array(data, key, skip=big)
+            if at is not None:
+                small_body, _ = fast.split_records(data, at, patch=False)
+                small[key] = msgspec.json.decode(fast.raw_array(small_body))
+        if "categories" not in small:
+            raise fast.FastPathUnavailable("no `categories` array")
+        known = pa.schema([("id", pa.int64()), ("file_name", pa.string()), ("width", pa.float64()),
+                           ("height", pa.float64()), ("date_captured", pa.string()), ("split", pa.string())])
+        images = fast.pyarrow_records(images_body, known) if images_body.records else _empty_images()
+        if images.column("id").null_count:
+            raise fast.FastPathUnavailable("an image has no id")
+        images = _stringify_timestamps(images)
+        anns = _empty_annotations()
+        if copy is not None:
+            has_seg = fast.key_presence(ann_body, b"segmentation")
+            anns = _fast_annotations(copy, has_seg)
+            copy = None
+    finally:
+        if copy is not None:
+            copy.close()
+    return _Parsed(path, images, anns, small["categories"], small.get("scene_annotations"),
+                   small.get("scene_categories"), engine="fast")
+
+
+def _fast_annotations(copy: fast.TempCopy, has_seg: np.ndarray) -> pa.Table:
+    columns = {"id": "BIGINT", "image_id": "BIGINT", "category_id": "BIGINT", "bbox": "DOUBLE[]",
+               "area": "DOUBLE", "iscrowd": "BIGINT", "annotated_at": "VARCHAR", "annotator": "VARCHAR"}
+    select = ("id, image_id, category_id, bbox[1] AS x, bbox[2] AS y, bbox[3] AS w, bbox[4] AS h, "
+              "len(bbox) AS bbox_len, area, iscrowd, annotated_at, annotator")
+    table = fast.duckdb_records(copy, columns, select)
+    if pc.any(pc.not_equal(table.column("bbox_len"), 4)).as_py():
+        raise fast.FastPathUnavailable("a bbox is not four numbers")
+    for col in ("id", "image_id", "category_id"):
+        if table.column(col).null_count:
+            raise fast.FastPathUnavailable(f"an annotation has no `{col}`")
+    area_missing = table.column("area").is_null().to_numpy(zero_copy_only=False)
+    if (area_missing & has_seg).any():
+        raise fast.FastPathUnavailable("a segmentation has no area")
+    return pa.table({
+        "id": table.column("id"),
+        "image_id": table.column("image_id"),
+        "category_id": table.column("category_id"),
+        "x": table.column("x"), "y": table.column("y"), "w": table.column("w"), "h": table.column("h"),
+        "area": table.column("area"),
+        "iscrowd": pc.fill_null(pc.not_equal(table.column("iscrowd"), 0), False),
+        "has_segmentation": pa.array(has_seg),
+        "annotated_at": table.column("annotated_at"),
+        "annotator": table.column("annotator"),
+    })
+
+
+def _stringify_timestamps(table: pa.Table) -> pa.Table:
+    for i, f in enumerate(table.schema):
+        if pa.types.is_timestamp(f.type) or pa.types.is_date(f.type):
+            table = table.set_column(i, f.name, pc.cast(table.column(i), pa.string()))
+    return table
+
+
+def _empty_images() -> pa.Table:
+    return pa.table({"id": pa.array([], pa.int64())})
+
+
+def _empty_annotations() -> pa.Table:
+    types = {"id": pa.int64(), "image_id": pa.int64(), "category_id": pa.int64(), "iscrowd": pa.bool_(),
+             "has_segmentation": pa.bool_(), "annotated_at": pa.string(), "annotator": pa.string()}
+    return pa.table({c: pa.array([], types.get(c, pa.float64())) for c in (*_ANN_COLUMNS, "annotated_at", "annotator")})
+
+
+def _parse_python(path: str, report: LoadReport) -> _Parsed:
+    doc = parse_json(read_bytes(path), path, report)
+    if not isinstance(doc, dict):
+        kind = "a list" if isinstance(doc, list) else type(doc).__name__
+        hint = " (a COCO results file? pass it as predictions)" if isinstance(doc, list) and doc and isinstance(doc[0], dict) and "score" in doc[0] else ""
+        raise LoadError(f"{path}: not a COCO instances file — the top level is {kind}, not an object{hint}.", report, path)
+    for key in ("images", "categories"):
+        if not isinstance(doc.get(key), list):
+            found = "missing" if key not in doc else f"a {type(doc[key]).__name__}"
+            raise LoadError(f"{path}: not a COCO instances file — `{key}` must be a list; it is {found}.", report, path)
+    anns_raw = doc.get("annotations", [])
+    if not isinstance(anns_raw, list):
+        raise LoadError(f"{path}: `annotations` must be a list; it is a {type(anns_raw).__name__}.", report, path)
+    images = _python_images(doc["images"], path, report)
+    anns, segs = _python_annotations(anns_raw, path, report)
+    return _Parsed(path, images, anns, doc["categories"], doc.get("scene_annotations"),
+                   doc.get("scene_categories"), segmentations=segs)
+
+
+def _python_images(records: list[Any], path: str, report: LoadReport) -> pa.Table:
+    columns: dict[str, list[Any]] = {"id": []}
+    n = 0
+    for i, rec in enumerate(records):
+        if not isinstance(rec, dict):
+            report.add(path, f"images[{i}]", "bad_record", f"image record is a {type(rec).__name__}, not an object", "skipped")
+            continue
+        image_id = rec.get("id")
+        if isinstance(image_id, str) and image_id.strip().lstrip("-").isdigit():
+            image_id = int(image_id)
+        if not isinstance(image_id, int) or isinstance(image_id, bool):
+            report.add(path, f"images[{i}]", "bad_id", f"image id {image_id!r} is not a whole number", "skipped")
+            continue
+        for key, value in rec.items():
+            col = columns.get(key)
+            if col is None:
+                col = columns[key] = [None] * n
+            col.append(image_id if key == "id" else value)
+        n += 1
+        for col in columns.values():
+            if len(col) < n:
+                col.append(None)
+    for key in ("width", "height"):
+        if key in columns:
+            values = columns[key]
+            for j, v in enumerate(values):
+                if v is not None and (not is_number(v) or v != v or v <= 0):
+                    num = as_float(v)
+                    if num is None or num != num or num <= 0:
+                        report.add(path, columns["id"][j], "bad_image_size", f"image {key} {v!r} is not a positive number", "set to unknown")
+                        values[j] = None
+                    else:
+                        values[j] = num
+    return pa.table({k: _to_arrow(v) for k, v in columns.items()})
+
+
+def _to_arrow(values: list[Any]) -> pa.Array:
+    """Python values to an Arrow array; mixed or nested types become text (JSON-like)."""
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        return pa.array([None if v is None else str(v) for v in values], pa.string())
+
+
+def _python_annotations(records: list[Any], path: str, report: LoadReport) -> tuple[pa.Table, dict[int, Any]]:
+    cols: dict[str, list[Any]] = {c: [] for c in (*_ANN_COLUMNS, "annotated_at", "annotator", "source")}
+    segs: dict[int, Any] = {}
+    at_key = annotator_key = None
+    for i, rec in enumerate(records):
+        if not isinstance(rec, dict):
+            report.add(path, f"annotations[{i}]", "bad_record", f"annotation record is a {type(rec).__name__}, not an object", "skipped")
+            continue
+        ann_id = rec.get("id", f"annotations[{i}]")
+        record = ann_id
+        ids = []
+        for key in ("image_id", "category_id"):
+            value = rec.get(key)
+            if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+                value = int(value)
+            if not isinstance(value, int) or isinstance(value, bool):
+                what = "missing" if key not in rec else repr(value)
+                report.add(path, record, "bad_id", f"annotation {key} is {what}, not a whole number", "skipped")
+                break
+            ids.append(value)
+        else:
+            box = rec.get("bbox")
+            if box is None:
+                x = y = w = h = None
+            elif isinstance(box, (list, tuple)) and len(box) == 4 and all(is_number(v) for v in box):
+                x, y, w, h = (float(v) for v in box)
+            else:
+                report.add(path, record, "bad_box", f"bbox {box!r} is not four numbers", "skipped")
+                continue
+            area = rec.get("area")
+            if area is not None and not is_number(area):
+                report.add(path, record, "bad_area", f"area {area!r} is not a number", "recomputed or left unknown")
+                area = None
+            seg = rec.get("segmentation")
+            has_seg = bool(seg) and isinstance(seg, (list, dict))
+            row = len(cols["id"])
+            if has_seg and area is None:
+                segs[row] = seg
+            if at_key is None:
+                at_key = find_field(rec, ANNOTATED_AT_FIELDS)
+            if annotator_key is None:
+                annotator_key = find_field(rec, ANNOTATOR_FIELDS)
+            cols["id"].append(ann_id if isinstance(ann_id, int) and not isinstance(ann_id, bool) else None)
+            cols["source"].append(str(ann_id))
+            cols["image_id"].append(ids[0])
+            cols["category_id"].append(ids[1])
+            for k, v in (("x", x), ("y", y), ("w", w), ("h", h)):
+                cols[k].append(v)
+            cols["area"].append(float(area) if area is not None else None)
+            crowd = rec.get("iscrowd", 0)
+            cols["iscrowd"].append(bool(crowd) if isinstance(crowd, (int, float, bool)) else False)
+            cols["has_segmentation"].append(has_seg)
+            at = rec.get(at_key) if at_key else None
+            who = rec.get(annotator_key) if annotator_key else None
+            cols["annotated_at"].append(None if at is None else str(at))
+            cols["annotator"].append(None if who is None else str(who))
+    types = {"id": pa.int64(), "image_id": pa.int64(), "category_id": pa.int64(), "iscrowd": pa.bool_(),
+             "has_segmentation": pa.bool_(), "annotated_at": pa.string(), "annotator": pa.string(), "source": pa.string()}
+    table = pa.table({k: pa.array(v, types.get(k, pa.float64())) for k, v in cols.items()})
+    return table, segs
+
+
+# --------------------------------------------------------------------------- assembling
+
+
+def _assemble(parsed: list[_Parsed], report: LoadReport) -> Dataset:
+    categories, cat_lookup = _categories(parsed, report)
+    image_parts, ann_parts, files = [], [], []
+    offset = 0
+    for p in parsed:
+        images, id_to_row = _images(p, report)
+        anns = _annotations(p, id_to_row, cat_lookup[p.file], report, offset)
+        image_parts.append(images)
+        ann_parts.append(anns)
+        files.extend([p.file] * anns["image"].shape[0])
+        offset += images["n"]
+    cond_names = []
+    for part in image_parts:
+        for name in part["conditions"]:
+            if name not in cond_names:
+                cond_names.append(name)
+    img_cols: dict[str, Any] = {}
+    for key in ("source_id", "file_name", "width", "height", "split", "group", "annotated_at", "annotator"):
+        img_cols[key] = _concat([part[key] for part in image_parts], pa.string() if key not in ("width", "height") else pa.float64())
+    for name in cond_names:
+        img_cols[name] = _concat(
+            [part["conditions"].get(name, pa.nulls(part["n"], pa.string())) for part in image_parts], pa.string()
+        )
+    for key in ("width", "height"):
+        img_cols[key] = pc.cast(pc.round(img_cols[key]), pa.int32())
+    ann_cols = {key: np.concatenate([a[key] for a in ann_parts]) if ann_parts else np.array([])
+                for key in ("image", "category")}
+    for key in ("source_id", "x", "y", "w", "h", "area", "pixels", "iscrowd", "annotated_at", "annotator"):
+        ann_cols[key] = pa.concat_arrays([a[key] for a in ann_parts])
+    n_seg = sum(int(pc.sum(a["has_segmentation"]).as_py() or 0) for a in ann_parts)
+    n_ann = len(ann_cols["image"])
+    task = "segmentation" if n_ann and n_seg >= n_ann / 2 else "detection"
+    return build_dataset(
+        images=img_cols,
+        annotations=ann_cols,
+        categories=categories,
+        task=task,
+        format="coco",
+        sources=[p.file for p in parsed],
+        report=report,
+        conditions=cond_names,
+        annotation_files=files if len(parsed) > 1 else parsed[0].file,
+        unsized_boxes_normalised=False,
+    )
+
+
+def _concat(arrays: list[pa.Array], type_: pa.DataType) -> pa.Array:
+    return pa.concat_arrays([a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a for a in (pc.cast(x, type_) for x in arrays)])
+
+
+def _categories(parsed: list[_Parsed], report: LoadReport) -> tuple[dict[str, list], dict[str, dict[int, int]]]:
+    """Categories of all files: one row per name; per file, export id -> row."""
+    names: list[str] = []
+    source: list[str] = []
+    supers: list[str | None] = []
+    row_of_name: dict[str, int] = {}
+    lookup: dict[str, dict[int, int]] = {}
+    for p in parsed:
+        ids: dict[int, int] = {}
+        id_of_name: dict[str, int] = {}
+        for i, rec in enumerate(p.categories):
+            if not isinstance(rec, dict) or not isinstance(rec.get("id"), int) or isinstance(rec.get("id"), bool):
+                report.add(p.file, f"categories[{i}]", "bad_category", f"category record {rec!r:.80} has no whole-number id", "skipped")
+                continue
+            cid = rec["id"]
+            name = rec.get("name")
+            if not isinstance(name, str) or not name.strip():
+                report.add(p.file, cid, "bad_category", f"category {cid} has no name; named {str(cid)!r}", "kept")
+                name = str(cid)
+            if cid in ids:
+                report.add(p.file, cid, "duplicate_id", f"category id {cid} is declared twice", "kept the first")
+                continue
+            if name in id_of_name:
+                report.add(p.file, cid, "duplicate_name",
+                           f"category name {name!r} is declared with ids {id_of_name[name]} and {cid}", "merged into one class")
+            id_of_name.setdefault(name, cid)
+            row = row_of_name.get(name)
+            if row is None:
+                row = row_of_name[name] = len(names)
+                names.append(name)
+                source.append(str(cid))
+                sup = rec.get("supercategory")
+                supers.append(sup if isinstance(sup, str) and sup else None)
+            ids[cid] = row
+        lookup[p.file] = ids
+    return {"name": names, "source_id": source, "supercategory": supers}, lookup
+
+
+def _images(p: _Parsed, report: LoadReport) -> tuple[dict[str, Any], dict]:
+    table = p.images
+    ids = table.column("id").to_numpy(zero_copy_only=False).astype(np.int64)
+    keep = np.ones(len(ids), dtype=bool)
+    if len(ids):
+        _, first = np.unique(ids, return_index=True)
+        if len(first) != len(ids):
+            keep[:] = False
+            keep[first] = True
+            for dup in ids[~keep]:
+                report.add(p.file, int(dup), "duplicate_id", f"image id {dup} is declared again", "skipped the later one")
+            table = table.filter(pa.array(keep))
+            ids = ids[keep]
+    n = len(ids)
+    names = table.schema.names
+    col = lambda key: table.column(key) if key in names else pa.nulls(n, pa.string())  # noqa: E731
+    from_name = split_from_name(p.file)
+    if "split" in names:
+        split = pc.cast(table.column("split"), pa.string())
+        if from_name:
+            split = pc.fill_null(split, from_name)
+    else:
+        split = pa.array([from_name] * n, pa.string())
+    group_key = find_field(names, GROUP_FIELDS)
+    at_key = find_field(names, ANNOTATED_AT_FIELDS)
+    who_key = find_field(names, ANNOTATOR_FIELDS)
+    extra = {k: table.column(k) for k in names if k not in KNOWN_IMAGE_FIELDS and k not in (group_key, at_key, who_key)}
+    conditions = pick_conditions(extra, n, report, p.file)
+    scene = _scene_condition(p, ids, report)
+    if scene is not None and "scene" not in conditions:
+        conditions["scene"] = scene
+    order = np.argsort(ids, kind="stable")
+    out = {
+        "n": n,
+        "source_id": pc.cast(pa.array(ids), pa.string()),
+        "file_name": pc.cast(col("file_name"), pa.string()),
+        "width": pc.cast(col("width"), pa.float64()) if "width" in names else pa.nulls(n, pa.float64()),
+        "height": pc.cast(col("height"), pa.float64()) if "height" in names else pa.nulls(n, pa.float64()),
+        "split": split,
+        "group": _text(col(group_key)) if group_key else pa.nulls(n, pa.string()),
+        "annotated_at": _text(col(at_key)) if at_key else pa.nulls(n, pa.string()),
+        "annotator": _text(col(who_key)) if who_key else pa.nulls(n, pa.string()),
+        "conditions": conditions,
+    }
+    return out, (ids[order], order)
+
+
+def _text(arr) -> pa.Array:
+    from ._conditions import as_text
+
+    return as_text(arr)
+
+
+def _scene_condition(p: _Parsed, ids: np.ndarray, report: LoadReport) -> pa.Array | None:
+    """TACO-style scenes: the background named most often for each image."""
+    if not p.scene_annotations:
+        return None
+    names = {}
+    for c in p.scene_categories or []:
+        if isinstance(c, dict) and "id" in c:
+            names[c["id"]] = str(c.get("name", c["id"]))
+    votes: dict[int, Counter] = {}
+    undeclared: Counter = Counter()
+    for rec in p.scene_annotations:
+        if not isinstance(rec, dict):
+            continue
+        bg = rec.get("background_ids")
+        bg = bg if isinstance(bg, list) else [bg] if bg is not None else []
+        for b in bg:
+            if b not in names:
+                undeclared[b] += 1
+        votes.setdefault(rec.get("image_id"), Counter()).update(bg)
+    for b, count in undeclared.items():
+        report.add(p.file, f"background {b}", "undeclared_scene",
+                   f"scene background id {b} is used {count} times but not declared in scene_categories", f"kept as {str(b)!r}")
+    values: list[str | None] = []
+    for image_id in ids.tolist():
+        counter = votes.get(image_id)
+        if not counter:
+            values.append(None)
+            continue
+        best = counter.most_common(1)[0][0]  # ties: first named (Counter keeps insertion order)
+        label = names.get(best, str(best))
+        values.append(label)
+        if len(counter) > 1:
+            seen = ", ".join(f"{names.get(b, str(b))} x{c}" for b, c in counter.most_common())
+            report.add(p.file, image_id, "multi_valued_condition",
+                       f"scene has several values ({seen})", f"kept the most frequent, {label!r}")
+    return pa.array(values, pa.string())
+
+
+def _annotations(p: _Parsed, images: tuple, cats: dict[int, int], report: LoadReport, offset: int) -> dict[str, Any]:
+    table = p.annotations
+    sorted_ids, order = images
+    img = table.column("image_id").to_numpy(zero_copy_only=False).astype(np.int64)
+    cat = table.column("category_id").to_numpy(zero_copy_only=False).astype(np.int64)
+    pos = np.searchsorted(sorted_ids, img)
+    pos_clipped = np.minimum(pos, max(len(sorted_ids) - 1, 0))
+    found_img = (pos < len(sorted_ids)) & (sorted_ids[pos_clipped] == img) if len(sorted_ids) else np.zeros(len(img), bool)
+    cat_ids = np.array(sorted(cats), dtype=np.int64)
+    cat_rows = np.array([cats[c] for c in sorted(cats)], dtype=np.int64)
+    cpos = np.searchsorted(cat_ids, cat)
+    cpos_clipped = np.minimum(cpos, max(len(cat_ids) - 1, 0))
+    found_cat = (cpos < len(cat_ids)) & (cat_ids[cpos_clipped] == cat) if len(cat_ids) else np.zeros(len(cat), bool)
+    source = _ann_source_ids(table)
+    for mask, code, what in ((~found_img, "dangling_image", "image_id"), (found_img & ~found_cat, "dangling_category", "category_id")):
+        if mask.any():
+            values = (img if what == "image_id" else cat)[mask]
+            records = pc.filter(source, pa.array(mask)).to_pylist()
+            report.add_many(p.file, records, code, [f"{what} {v} is not declared" for v in values], "skipped")
+    keep = found_img & found_cat
+    area = table.column("area").to_numpy(zero_copy_only=False).astype(np.float64)
+    if p.segmentations:
+        area = area.copy()
+        _fill_missing_areas(p, area, images, report)
+    has_seg = table.column("has_segmentation").to_numpy(zero_copy_only=False)
+    pixels = np.where(has_seg, area, np.nan)
+    k = pa.array(keep)
+    return {
+        "image": (order[pos_clipped] + offset)[keep] if len(sorted_ids) else np.zeros(0, np.int64),
+        "category": cat_rows[cpos_clipped][keep] if len(cat_ids) else np.zeros(0, np.int64),
+        "source_id": pc.filter(source, k),
+        "x": pc.filter(table.column("x"), k).combine_chunks(),
+        "y": pc.filter(table.column("y"), k).combine_chunks(),
+        "w": pc.filter(table.column("w"), k).combine_chunks(),
+        "h": pc.filter(table.column("h"), k).combine_chunks(),
+        "area": pa.array(area[keep], mask=np.isnan(area[keep])),
+        "pixels": pa.array(pixels[keep], mask=np.isnan(pixels[keep])),
+        "iscrowd": pc.filter(table.column("iscrowd"), k).combine_chunks(),
+        "has_segmentation": pc.filter(table.column("has_segmentation"), k).combine_chunks(),
+        "annotated_at": pc.filter(table.column("annotated_at"), k).combine_chunks(),
+        "annotator": pc.filter(table.column("annotator"), k).combine_chunks(),
+    }
+
+
+def _ann_source_ids(table: pa.Table) -> pa.Array:
+    if "source" in table.schema.names:  # the per-record path kept each record's own name
+        return table.column("source").combine_chunks()
+    ids = table.column("id").combine_chunks()
+    text = pc.cast(ids, pa.string())
+    if ids.null_count:
+        fallback = pa.array([f"annotations[{i}]" for i in range(len(ids))])
+        text = pc.if_else(pc.is_null(ids), fallback, text)
+    return text
+
+
+def _fill_missing_areas(p: _Parsed, area: np.ndarray, images: tuple, report: LoadReport) -> None:
+    """Mask area with pycocotools where the export gives a segmentation but no area."""
+    from pycocotools import mask as mask_utils
+
+    sorted_ids, order = images
+    img_ids = p.annotations.column("image_id").to_numpy(zero_copy_only=False)
+    heights = p.images.column("height").to_numpy(zero_copy_only=False) if "height" in p.images.schema.names else None
+    widths = p.images.column("width").to_numpy(zero_copy_only=False) if "width" in p.images.schema.names else None
+    all_ids = p.images.column("id").to_numpy(zero_copy_only=False)
+    row_of = {int(i): r for r, i in enumerate(all_ids)}
+    for row, seg in p.segmentations.items():
+        record = p.annotations.column("id")[row].as_py()
+        r = row_of.get(int(img_ids[row]))
+        try:
+            if isinstance(seg, dict):
+                rle = seg if not isinstance(seg.get("counts"), list) else mask_utils.frPyObjects(seg, *seg["size"])
+            else:
+                if r is None or heights is None or widths is None or not (heights[r] > 0 and widths[r] > 0):
+                    raise ValueError("the image size is unknown")
+                rle = mask_utils.merge(mask_utils.frPyObjects(seg, int(heights[r]), int(widths[r])))
+            area[row] = float(mask_utils.area(rle))
+            report.add(p.file, record, "area_computed", "annotation has a segmentation but no area", "computed the mask area with pycocotools")
+        except Exception as exc:  # a malformed polygon or RLE: say so, keep the instance
+            report.add(p.file, record, "bad_segmentation", f"segmentation cannot be rasterised ({exc})", "kept without a pixel count")

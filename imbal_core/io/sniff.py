@@ -1,0 +1,151 @@
+"""Which format an export is in, from its names and first bytes (``format="auto"``).
+
+Cheap checks only: file extensions, folder layout, the first few kilobytes of a file. When
+nothing matches, :class:`LoadError` lists what is supported.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Sequence
+
+from ..report import LoadError
+
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
+_HEAD = 1 << 16
+_LIST_LINE = re.compile(rb"^\S.*\s+-?\d+\s*$")
+_EXDARK_HEADER = re.compile(rb"^\s*name\s*\|\s*class\s*\|", re.IGNORECASE)
+
+
+def _head(path: Path, size: int = _HEAD) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read(size)
+    except OSError as exc:
+        raise LoadError(f"{path}: cannot be read ({exc.strerror or exc}).", file=str(path)) from None
+
+
+def sniff(paths: Sequence[Path]) -> str:
+    """The format name of ``paths`` (all must be of one format)."""
+    kinds = {_sniff_one(p) for p in paths}
+    if len(kinds) == 1:
+        return kinds.pop()
+    raise LoadError(
+        "The inputs look like different formats ("
+        + ", ".join(f"{p.name}: {_sniff_one(p)}" for p in paths)
+        + "); load one format at a time, or pass `format`."
+    )
+
+
+def _unsupported(path: Path, why: str) -> LoadError:
+    from . import supported_formats
+
+    return LoadError(f"{path}: {why}. Supported formats:\n{supported_formats()}", file=str(path))
+
+
+def _sniff_one(path: Path) -> str:
+    if path.is_dir():
+        return _sniff_dir(path)
+    suffix = path.suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        return "yolo"
+    if suffix == ".xml":
+        return "voc"
+    if suffix in (".csv", ".tsv", ".parquet", ".pq"):
+        return "csv"
+    if suffix == ".json":
+        return _sniff_json(path)
+    if suffix == ".txt":
+        return _sniff_txt(path)
+    raise _unsupported(path, f"no reader for {suffix or 'files without an extension'}")
+
+
+def _sniff_json(path: Path) -> str:
+    head = _head(path).lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not head:
+        raise LoadError(f"{path}: the file is empty.", file=str(path))
+    if head.startswith(b"{"):
+        if b'"data"' in head and (b'"annotations"' in head or b'"predictions"' in head) and b'"images"' not in head:
+            return "labelstudio"  # a single Label Studio task
+        return "coco"
+    if head.startswith(b"["):
+        if b'"score"' in head and b'"image_id"' in head and b'"data"' not in head:
+            raise LoadError(
+                f"{path}: this is a COCO results (predictions) file, not a dataset; "
+                "load the ground truth and pass this file as predictions.",
+                file=str(path),
+            )
+        return "labelstudio"
+    raise _unsupported(path, "this JSON is neither a COCO object nor a Label Studio task list")
+
+
+def _sniff_txt(path: Path) -> str:
+    head = _head(path)
+    first = head.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0]
+    if _EXDARK_HEADER.match(first):
+        return "exdark"
+    lines = [ln for ln in head.splitlines()[:20] if ln.strip()]
+    if lines and all(_LIST_LINE.match(ln.rstrip(b"\r")) for ln in lines[:-1] or lines):
+        return "list"
+    raise _unsupported(path, "this text file is neither a 'path label' list nor an ExDark image list")
+
+
+def _sniff_dir(root: Path) -> str:
+    names = {p.name.lower(): p for p in root.iterdir()}
+    if any(n.endswith((".yaml", ".yml")) for n in names) and _has_yolo_yaml(root):
+        return "yolo"
+    if "annotations" in names and names["annotations"].is_dir() and any(names["annotations"].glob("*.xml")):
+        return "voc"
+    if "imageclasslist.txt" in names:
+        return "exdark"
+    if "labels" in names and names["labels"].is_dir():
+        return "yolo"
+    subdirs = [p for p in names.values() if p.is_dir() and not p.name.startswith(".")]
+    for sub in subdirs:  # split folders holding labels/ (Roboflow) or a VOC root one level down
+        if (sub / "labels").is_dir():
+            return "yolo"
+        if (sub / "Annotations").is_dir():
+            return "voc"
+    if any(n.endswith(".xml") for n in names):
+        return "voc"
+    jsons = [p for n, p in names.items() if n.endswith(".json")]
+    if jsons:
+        return sniff(jsons)
+    if _has_images_below(root):
+        return "folder"
+    raise _unsupported(root, "no annotation files recognised in this folder")
+
+
+def _has_yolo_yaml(root: Path) -> bool:
+    for p in list(root.glob("*.yaml")) + list(root.glob("*.yml")):
+        if b"names" in _head(p):
+            return True
+    return False
+
+
+def _has_images_below(root: Path, limit: int = 2000) -> bool:
+    for i, p in enumerate(root.rglob("*")):
+        if p.suffix.lower() in IMAGE_EXTENSIONS:
+            return True
+        if i > limit:
+            break
+    return False
+
+
+def expand(paths: Sequence[Path], fmt: str) -> list[Path]:
+    """Folders given for a file-based format become their files: a folder of COCO files becomes
+    its ``*.json`` (COCO results files beside them are left out: they are predictions)."""
+    if fmt not in ("coco", "labelstudio"):
+        return list(paths)
+    out: list[Path] = []
+    for p in paths:
+        if not p.is_dir():
+            out.append(p)
+            continue
+        for f in sorted(p.glob("*.json")):
+            try:
+                if _sniff_json(f) == fmt:
+                    out.append(f)
+            except LoadError:
+                continue  # results files and other JSON beside the export
+    return out

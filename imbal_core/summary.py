@@ -1,0 +1,89 @@
+"""What a dataset holds, per class and split: the numbers behind `imbal summary` and the Overview page."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from .cube import class_totals, cube
+from .dataset import Dataset
+
+
+@dataclass(frozen=True)
+class DatasetSummary:
+    task: str
+    format: str
+    sources: tuple[str, ...]
+    images: int
+    annotations: int
+    splits: tuple[str, ...]
+    conditions: tuple[str, ...]
+    classes_declared: int
+    classes_used: int
+    #: One row per declared class: name, images, instances, pixels (null for box-only data),
+    #: then ``<split>_images`` / ``<split>_instances`` for every split.
+    classes: pa.Table
+    report: list[dict[str, str]]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON of ``imbal summary --json``."""
+        rows = self.classes.to_pylist()
+        classes = []
+        for r in rows:
+            classes.append(
+                {
+                    "name": r["name"],
+                    "images": r["images"],
+                    "instances": r["instances"],
+                    "pixels": r["pixels"],
+                    "splits": {s: {"images": r[f"{s}_images"], "instances": r[f"{s}_instances"]} for s in self.splits},
+                }
+            )
+        return {
+            "task": self.task,
+            "format": self.format,
+            "sources": list(self.sources),
+            "images": self.images,
+            "annotations": self.annotations,
+            "splits": list(self.splits),
+            "conditions": list(self.conditions),
+            "classes_declared": self.classes_declared,
+            "classes_used": self.classes_used,
+            "classes": classes,
+            "report": self.report,
+        }
+
+
+def summarize(dataset: Dataset) -> DatasetSummary:
+    """Counts per class (every declared class, zeros included) overall and per split."""
+    totals = class_totals(dataset)
+    by_split = cube(dataset, ("split",)).to_pylist()
+    cells = {(r["split"], r["category"]): r for r in by_split}
+    names = totals.column("category").to_pylist()
+    columns: dict[str, Any] = {
+        "name": names,
+        "images": totals.column("images"),
+        "instances": totals.column("instances"),
+        "pixels": totals.column("pixels"),
+    }
+    for split in dataset.splits:
+        for unit in ("images", "instances"):
+            columns[f"{split}_{unit}"] = pa.array(
+                [cells.get((split, n), {}).get(unit, 0) for n in names], pa.int64()
+            )
+    table = pa.table(columns)
+    used = sum(1 for v in totals.column("instances").to_pylist() if v)
+    return DatasetSummary(
+        task=dataset.task,
+        format=dataset.format,
+        sources=dataset.sources,
+        images=dataset.num_images,
+        annotations=dataset.num_annotations,
+        splits=dataset.splits,
+        conditions=dataset.conditions,
+        classes_declared=dataset.categories.num_rows,
+        classes_used=used,
+        classes=table,
+        report=dataset.report.to_records(),
+    )

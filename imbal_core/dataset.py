@@ -418,7 +418,9 @@ def _check_boxes(
 
 
 def _size(w: float, h: float, normalised: bool) -> str:
-    return "normalised 1x1" if normalised else f"{w:g}x{h:g}"
+    if normalised:
+        return "normalised 1x1"
+    return "unknown-size" if np.isinf(w) or np.isinf(h) else f"{w:g}x{h:g}"
 
 
 # --------------------------------------------------------------------------- validation

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from typing import Any, Sequence
 
 from ..dataset import Dataset
+from ..exports import json_bytes
 from ..io import DESCRIPTIONS, load
 
 
@@ -24,19 +24,9 @@ def load_dataset(args: argparse.Namespace) -> Dataset:
     return load(args.paths, format=args.format, conditions=args.conditions, cache=not args.no_cache)
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    return value
-
-
 def print_json(obj: Any) -> None:
     """Exactly one JSON object on stdout; NaN and infinities become null."""
-    json.dump(_clean(obj), sys.stdout, ensure_ascii=False, allow_nan=False)
+    sys.stdout.write(json_bytes(obj, indent=None).decode("utf-8"))
     sys.stdout.write("\n")
 
 

@@ -168,14 +168,24 @@ def get(key: str) -> Dataset | None:
     )
 
 
-def put(key: str, dataset: Dataset, background: bool = False) -> threading.Thread | None:
-    """Store ``dataset`` under ``key``; with ``background`` the write runs in a thread (returned)."""
+_pending: list[threading.Thread] = []
+
+
+def put(key: str, dataset: Dataset, background: bool = False) -> None:
+    """Store ``dataset`` under ``key``; with ``background`` the write runs in a thread, so the
+    caller has its dataset at once (:func:`wait_for_writes` joins such threads)."""
     if background:
         thread = threading.Thread(target=_put, args=(key, dataset), name="imbal-cache-write")
+        _pending[:] = [t for t in _pending if t.is_alive()] + [thread]
         thread.start()
-        return thread
+        return
     _put(key, dataset)
-    return None
+
+
+def wait_for_writes() -> None:
+    """Block until every background cache write has finished."""
+    while _pending:
+        _pending.pop().join()
 
 
 def _put(key: str, dataset: Dataset) -> None:

@@ -3,10 +3,10 @@
 Shared by every reader whose records carry free-form fields (COCO image fields, CSV columns,
 Label Studio choices), so the rule is the same everywhere:
 
-- a field is a *condition* when its values are text, whole numbers or booleans, it has at most
-  :data:`MAX_CONDITION_VALUES` distinct values, and it is not an identifier (a distinct value per
-  image, with more than :data:`MIN_IMAGES_FOR_ID_RULE` images); fields failing the rule are
-  reported once, as ``ignored``;
+- a field is a *condition* when its values are text, whole numbers or booleans, short (at most
+  :data:`MAX_VALUE_LENGTH` characters, no links), it has at most :data:`MAX_CONDITION_VALUES`
+  distinct values, and it is not an identifier (a distinct value per image, with more than
+  :data:`MIN_IMAGES_FOR_ID_RULE` images); fields failing the rule are reported once, as ``ignored``;
 - the first field named like a group (:data:`GROUP_FIELDS`) becomes ``group``: frames of one
   sequence, video, site or patient, which must stay in one split.
 """
@@ -21,6 +21,7 @@ from ..dataset import IMAGE_SCHEMA, condition_name
 from ..report import LoadReport
 
 MAX_CONDITION_VALUES = 1000
+MAX_VALUE_LENGTH = 64
 MIN_IMAGES_FOR_ID_RULE = 20
 GROUP_FIELDS = (
     "group", "group_id", "sequence", "sequence_id", "seq", "video", "video_id", "site", "site_id",
@@ -85,6 +86,11 @@ def pick_conditions(
                        f"field `{raw_name}` holds {values.type} values, not text or whole numbers", "ignored")
             continue
         text = as_text(values)
+        longest = pc.max(pc.utf8_length(text)).as_py() or 0
+        if longest > MAX_VALUE_LENGTH or pc.any(pc.match_substring(text, "://")).as_py():
+            report.add(file, raw_name, "condition_ignored",
+                       f"field `{raw_name}` holds free text or links (up to {longest} characters), not categories", "ignored")
+            continue
         distinct = pc.count_distinct(text).as_py()
         if distinct > MAX_CONDITION_VALUES:
             report.add(file, raw_name, "condition_ignored",

@@ -83,6 +83,8 @@ def parse_json(data: bytes, path: str | Path, report: LoadReport) -> Any:
         ) from None
     except RecursionError:
         raise LoadError(f"{path}: not valid JSON — nested too deeply.", report, str(path)) from None
+    except ValueError as exc:  # e.g. an integer past Python's 4,300-digit limit
+        raise LoadError(f"{path}: not valid JSON — {exc}.", report, str(path)) from None
 
 
 def is_number(value: Any) -> bool:

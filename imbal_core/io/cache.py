@@ -82,6 +82,8 @@ class InputKey:
 
     def __init__(self, paths: list[Path], fmt: str, options: dict[str, Any]):
         self._head = json.dumps([VERSION, fmt, sorted((k, repr(v)) for k, v in options.items())])
+        # Options naming files (a label config, a names file) count by content too.
+        paths = list(paths) + [Path(v) for v in options.values() if isinstance(v, (str, Path)) and Path(v).is_file()]
         self._paths = paths
         self._prints: list[str | None] = []
         self._missing: list[int] = []

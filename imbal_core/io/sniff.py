@@ -106,11 +106,11 @@ def _sniff_dir(root: Path) -> str:
             return "yolo"
         if (sub / "Annotations").is_dir():
             return "voc"
+    jsons = [p for n, p in names.items() if n.endswith(".json")]
+    if jsons:  # e.g. Label Studio exports beside their label-config XML
+        return sniff(jsons)
     if any(n.endswith(".xml") for n in names):
         return "voc"
-    jsons = [p for n, p in names.items() if n.endswith(".json")]
-    if jsons:
-        return sniff(jsons)
     if _has_images_below(root):
         return "folder"
     raise _unsupported(root, "no annotation files recognised in this folder")

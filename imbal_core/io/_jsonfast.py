@@ -208,17 +208,19 @@ class TempCopy:
 
     def __init__(self, body: Body):
         fd, self.path = tempfile.mkstemp(suffix=".ndjson", prefix="imbal-")
-        self.body = body
+        self.records = body.records
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._write, args=(fd,), daemon=True)
+        self._thread = threading.Thread(target=self._write, args=(fd, body.view), daemon=True)
         self._thread.start()
 
-    def _write(self, fd: int) -> None:
+    def _write(self, fd: int, view: memoryview) -> None:
         try:
             with open(fd, "wb", buffering=0) as f:
-                f.write(self.body.view)
+                f.write(view)
         except BaseException as exc:  # raised in wait()
             self._error = exc
+        finally:
+            view.release()  # lets the caller free the file's buffer
 
     def wait(self) -> str:
         self._thread.join()
@@ -256,8 +258,8 @@ def duckdb_records(copy: TempCopy, columns: dict[str, str], select: str) -> pa.T
         raise FastPathUnavailable(f"DuckDB could not read the records: {str(exc).splitlines()[0]}") from None
     finally:
         copy.close()
-    if table.num_rows != copy.body.records:
-        raise FastPathUnavailable(f"read {table.num_rows} records, expected {copy.body.records}")
+    if table.num_rows != copy.records:
+        raise FastPathUnavailable(f"read {table.num_rows} records, expected {copy.records}")
     return table
 
 

@@ -134,6 +134,8 @@ def _parse_fast(path: str) -> _Parsed:
         anns = _empty_annotations()
         if copy is not None:
             has_seg = fast.key_presence(ann_body, b"segmentation")
+            copy.wait()
+            del data, images_body, ann_body  # free the file's buffer before DuckDB needs memory
             anns = _fast_annotations(copy, has_seg)
             copy = None
     finally:

@@ -155,8 +155,12 @@ def _base(doc: dict, path: Path, report: LoadReport) -> Path:
     raw = doc.get("path")
     if raw is None or str(raw).strip() in ("", "."):
         return path.parent
-    candidate = path.parent / str(raw)  # an absolute `path` stays absolute
-    if candidate.is_dir():
+    if not isinstance(raw, str):
+        report.add(path, "path", "stale_path", f"`path` is a {type(raw).__name__}, not a folder name",
+                   f"resolved the splits against the YAML's folder {path.parent}")
+        return path.parent
+    candidate = path.parent / raw  # an absolute `path` stays absolute
+    if _is_dir(candidate):
         return candidate
     report.add(path, "path", "stale_path", f"`path` is {raw}, which does not exist on this machine",
                f"resolved the splits against the YAML's folder {path.parent}")
@@ -177,11 +181,26 @@ def _locate(entry: str, base: Path, yaml_dir: Path) -> Path | None:
         entry = entry.replace("\\", "/")
     tails = [entry] + ([entry[3:]] if entry.startswith("../") else [])
     for candidate in dict.fromkeys(Path(os.path.normpath(d / t)) for t in tails for d in (base, yaml_dir)):
-        if candidate.exists():
+        if _exists(candidate):
             return candidate
-        if "images" in candidate.parts and _swap(candidate, "images", "labels").is_dir():
+        if "images" in candidate.parts and _is_dir(_swap(candidate, "images", "labels")):
             return candidate
     return None
+
+
+def _exists(path: Path) -> bool:
+    """``Path.exists`` that says no (instead of raising) for names the OS cannot even look up."""
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
 
 
 def _folder_items(source: Source, report: LoadReport) -> None:

@@ -41,17 +41,21 @@ def image_class_table(dataset: "Dataset") -> pa.Table:
         )
     key = image * n_cat + category
     cells = dataset.images.num_rows * n_cat
-    if cells <= 20_000_000:  # a dense count is much faster than sorting (160 MB at most)
+    dense_ok = cells <= 20_000_000  # a dense count is much faster than sorting (160 MB at most)
+    if dense_ok:
         dense = np.bincount(key, minlength=cells)
         uniq = np.flatnonzero(dense)
         counts = dense[uniq]
-        del dense
     else:
         uniq, counts = np.unique(key, return_counts=True)
     pixels = anns.column("pixels").to_numpy(zero_copy_only=False)
     has_pixels = ~np.isnan(pixels)
     if has_pixels.any():
-        inverse = np.searchsorted(uniq, key)
+        if dense_ok:  # reuse the dense grid as a cell -> pair index
+            dense[uniq] = np.arange(len(uniq))
+            inverse = dense[key]
+        else:
+            inverse = np.searchsorted(uniq, key)
         pix_sum = np.bincount(inverse, weights=np.where(has_pixels, pixels, 0.0), minlength=len(uniq))
         pix_any = np.bincount(inverse, weights=has_pixels, minlength=len(uniq)) > 0
         pixel_col = pa.array(pix_sum, pa.float64(), mask=~pix_any)

@@ -103,7 +103,19 @@ def _size(path: str) -> int:
         return 0
 
 
+_ANN_FIELDS = {"id": "BIGINT", "image_id": "BIGINT", "category_id": "BIGINT", "bbox": "DOUBLE[]",
+               "area": "DOUBLE", "iscrowd": "BIGINT", "annotated_at": "VARCHAR", "annotator": "VARCHAR"}
+_ANN_SELECT = ("id, image_id, category_id, bbox[1] AS x, bbox[2] AS y, bbox[3] AS w, bbox[4] AS h, "
+               "len(bbox) AS bbox_len, area, iscrowd, annotated_at, annotator")
+_KNOWN_IMAGE_SCHEMA = pa.schema([
+    ("id", pa.int64()), ("file_name", pa.string()), ("width", pa.float64()), ("height", pa.float64()),
+    ("date_captured", pa.string()), ("split", pa.string()),
+    ("coco_url", pa.string()), ("flickr_url", pa.string()),
+])
+
+
 def _parse_fast(path: str) -> _Parsed:
+    warmup = fast.Warmup(_ANN_FIELDS, _ANN_SELECT)
     data = fast.read_file(path)
     starts = {k: fast.find_array(data, k) for k in ("images", "annotations")}
     if starts["images"] is None:
@@ -123,11 +135,10 @@ def _parse_fast(path: str) -> _Parsed:
             if at is not None:
                 small_body, _ = fast.split_records(data, at, patch=False)
                 small[key] = msgspec.json.decode(fast.raw_array(small_body))
+                del small_body
         if "categories" not in small:
             raise fast.FastPathUnavailable("no `categories` array")
-        known = pa.schema([("id", pa.int64()), ("file_name", pa.string()), ("width", pa.float64()),
-                           ("height", pa.float64()), ("date_captured", pa.string()), ("split", pa.string())])
-        images = fast.pyarrow_records(images_body, known) if images_body.records else _empty_images()
+        images = fast.pyarrow_records(images_body, _KNOWN_IMAGE_SCHEMA) if images_body.records else _empty_images()
         if images.column("id").null_count:
             raise fast.FastPathUnavailable("an image has no id")
         images = _stringify_timestamps(images)
@@ -136,21 +147,18 @@ def _parse_fast(path: str) -> _Parsed:
             has_seg = fast.key_presence(ann_body, b"segmentation")
             copy.wait()
             del data, images_body, ann_body  # free the file's buffer before DuckDB needs memory
-            anns = _fast_annotations(copy, has_seg)
+            anns = _fast_annotations(copy, has_seg, warmup)
             copy = None
     finally:
         if copy is not None:
             copy.close()
+        warmup.close()
     return _Parsed(path, images, anns, small["categories"], small.get("scene_annotations"),
                    small.get("scene_categories"), engine="fast")
 
 
-def _fast_annotations(copy: fast.TempCopy, has_seg: np.ndarray) -> pa.Table:
-    columns = {"id": "BIGINT", "image_id": "BIGINT", "category_id": "BIGINT", "bbox": "DOUBLE[]",
-               "area": "DOUBLE", "iscrowd": "BIGINT", "annotated_at": "VARCHAR", "annotator": "VARCHAR"}
-    select = ("id, image_id, category_id, bbox[1] AS x, bbox[2] AS y, bbox[3] AS w, bbox[4] AS h, "
-              "len(bbox) AS bbox_len, area, iscrowd, annotated_at, annotator")
-    table = fast.duckdb_records(copy, columns, select)
+def _fast_annotations(copy: fast.TempCopy, has_seg: np.ndarray, warmup: "fast.Warmup | None") -> pa.Table:
+    table = fast.duckdb_records(copy, _ANN_FIELDS, _ANN_SELECT, warmup)
     if pc.any(pc.not_equal(table.column("bbox_len"), 4)).as_py():
         raise fast.FastPathUnavailable("a bbox is not four numbers")
     for col in ("id", "image_id", "category_id"):
@@ -501,14 +509,10 @@ def _annotations(p: _Parsed, images: tuple, cats: dict[int, int], report: LoadRe
     sorted_ids, order = images
     img = table.column("image_id").to_numpy(zero_copy_only=False).astype(np.int64)
     cat = table.column("category_id").to_numpy(zero_copy_only=False).astype(np.int64)
-    pos = np.searchsorted(sorted_ids, img)
-    pos_clipped = np.minimum(pos, max(len(sorted_ids) - 1, 0))
-    found_img = (pos < len(sorted_ids)) & (sorted_ids[pos_clipped] == img) if len(sorted_ids) else np.zeros(len(img), bool)
+    image_row, found_img = _lookup(sorted_ids, order, img)
     cat_ids = np.array(sorted(cats), dtype=np.int64)
     cat_rows = np.array([cats[c] for c in sorted(cats)], dtype=np.int64)
-    cpos = np.searchsorted(cat_ids, cat)
-    cpos_clipped = np.minimum(cpos, max(len(cat_ids) - 1, 0))
-    found_cat = (cpos < len(cat_ids)) & (cat_ids[cpos_clipped] == cat) if len(cat_ids) else np.zeros(len(cat), bool)
+    category_row, found_cat = _lookup(cat_ids, cat_rows, cat)
     source = _ann_source_ids(table)
     for mask, code, what in ((~found_img, "dangling_image", "image_id"), (found_img & ~found_cat, "dangling_category", "category_id")):
         if mask.any():
@@ -524,8 +528,8 @@ def _annotations(p: _Parsed, images: tuple, cats: dict[int, int], report: LoadRe
     pixels = np.where(has_seg, area, np.nan)
     k = pa.array(keep)
     return {
-        "image": (order[pos_clipped] + offset)[keep] if len(sorted_ids) else np.zeros(0, np.int64),
-        "category": cat_rows[cpos_clipped][keep] if len(cat_ids) else np.zeros(0, np.int64),
+        "image": (image_row + offset)[keep],
+        "category": category_row[keep],
         "source_id": pc.filter(source, k),
         "x": pc.filter(table.column("x"), k).combine_chunks(),
         "y": pc.filter(table.column("y"), k).combine_chunks(),
@@ -538,6 +542,23 @@ def _annotations(p: _Parsed, images: tuple, cats: dict[int, int], report: LoadRe
         "annotated_at": pc.filter(table.column("annotated_at"), k).combine_chunks(),
         "annotator": pc.filter(table.column("annotator"), k).combine_chunks(),
     }
+
+
+def _lookup(sorted_ids: np.ndarray, rows: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row of each wanted id (0 where absent) and whether it was found. Ids that are small
+    non-negative numbers (the usual case) use a direct table; others a binary search."""
+    if len(sorted_ids) == 0:
+        return np.zeros(len(wanted), np.int64), np.zeros(len(wanted), bool)
+    lo, hi = int(sorted_ids[0]), int(sorted_ids[-1])
+    if lo >= 0 and hi < 4 * len(sorted_ids) + 1_000_000:
+        table = np.full(hi + 1, -1, np.int64)
+        table[sorted_ids] = rows
+        inside = (wanted >= 0) & (wanted <= hi)
+        row = np.where(inside, table[np.clip(wanted, 0, hi)], -1)
+        return np.maximum(row, 0), row >= 0
+    pos = np.minimum(np.searchsorted(sorted_ids, wanted), len(sorted_ids) - 1)
+    found = sorted_ids[pos] == wanted
+    return rows[pos], found
 
 
 def _ann_source_ids(table: pa.Table) -> pa.Array:

@@ -1,0 +1,190 @@
+"""The sidebar's data source: a bundled sample, an upload, or a path on the server.
+
+Loading happens once per source: the parsed dataset is kept in the session and, across
+sessions, in ``st.cache_resource`` on top of the library's own Parquet cache (keyed by the
+inputs' content), so switching pages or moving a widget never parses again.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+import imbal_core
+from imbal_core.dataset import Dataset
+from imbal_core.io import DESCRIPTIONS
+from imbal_core.io.archive import extract_zip
+from imbal_core.io.paths import data_root, resolve_in_root
+from imbal_core.report import LoadError, LoadReport
+from imbal_core.samples import DEFAULT_SAMPLE, SAMPLES
+
+from . import state
+
+log = logging.getLogger(__name__)
+
+SOURCES = ("Sample", "Upload", "Server path")
+FORMAT_LABELS = {"auto": "detect automatically", **DESCRIPTIONS}
+
+
+@dataclass(frozen=True)
+class Request:
+    """What to load: the files, how, and a token that changes only when the choice does."""
+
+    label: str
+    paths: tuple[str, ...]
+    format: str
+    conditions: str | None
+    predictions: str | None
+    token: tuple
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A choice that cannot be loaded (a path outside the root, a hostile zip): say why."""
+
+    message: str
+    report: LoadReport
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _load(paths: tuple[str, ...], fmt: str, conditions: str | None) -> Dataset:
+    return imbal_core.load(list(paths), format=fmt, conditions=conditions)
+
+
+def uploads_dir() -> Path:
+    return Path(os.environ.get("IMBAL_UPLOAD_DIR") or Path(tempfile.gettempdir()) / "imbal-uploads")
+
+
+def save_upload(name: str, data: bytes) -> Path:
+    """Store an uploaded file under its content hash; a .zip is extracted (safely) beside it."""
+    digest = hashlib.sha256(data).hexdigest()[:24]
+    folder = uploads_dir() / digest
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / Path(name).name
+    if not target.exists():
+        target.write_bytes(data)
+    if target.suffix.lower() != ".zip":
+        return target
+    extracted = folder / "extracted"
+    done = folder / ".extracted"
+    if done.exists():
+        return Path(done.read_text())
+    root = extract_zip(target, extracted)
+    done.write_text(str(root))
+    return root
+
+
+def _format_box(key: str) -> str:
+    return st.selectbox("Format", list(FORMAT_LABELS), format_func=lambda f: f if f == "auto" else f"{f} — {FORMAT_LABELS[f]}",
+                        key=key, help="Leave on auto unless detection picks the wrong reader.")
+
+
+def _extras() -> tuple[str | None, str | None, tuple]:
+    """Optional conditions sidecar and predictions file."""
+    with st.expander("Conditions and predictions (optional)"):
+        sidecar = st.file_uploader("Conditions sidecar (CSV / Parquet keyed by file name or image id)",
+                                   type=["csv", "tsv", "parquet"], key="upload_conditions")
+        preds = st.file_uploader("Predictions for the Evaluation page (COCO results JSON, YOLO txt zip, or CSV)",
+                                 type=["json", "csv", "parquet", "zip", "txt"], key="upload_predictions")
+    cond_path = str(save_upload(sidecar.name, sidecar.getvalue())) if sidecar else None
+    pred_path = str(save_upload(preds.name, preds.getvalue())) if preds else None
+    token = (sidecar.file_id if sidecar else None, preds.file_id if preds else None)
+    return cond_path, pred_path, token
+
+
+def _request() -> Request | Refused | None:
+    kind = st.segmented_control("Source", SOURCES, default=SOURCES[0], key="source_kind") or SOURCES[0]
+    if kind == "Sample":
+        name = st.selectbox("Sample", list(SAMPLES), index=list(SAMPLES).index(DEFAULT_SAMPLE),
+                            format_func=lambda n: SAMPLES[n].title, key="sample_name")
+        sample = SAMPLES[name]
+        st.caption(sample.description)
+        cond, preds, extra = _extras()
+        default_preds = sample.predictions_file()
+        preds = preds or (str(default_preds) if default_preds and default_preds.exists() else None)
+        return Request(sample.title, tuple(str(p) for p in sample.files()), sample.format, cond, preds,
+                       ("sample", name, extra))
+    if kind == "Upload":
+        files = st.file_uploader("Export file(s), or a .zip of a YOLO / VOC / image-folder tree",
+                                 accept_multiple_files=True, key="upload_files")
+        fmt = _format_box("upload_format")
+        cond, preds, extra = _extras()
+        if not files:
+            st.caption("COCO or Label Studio JSON, YOLO data.yaml with labels in a zip, VOC as a zip, a label CSV…")
+            return None
+        try:
+            paths = tuple(str(save_upload(f.name, f.getvalue())) for f in files)
+        except LoadError as exc:
+            return Refused(str(exc), exc.report)
+        label = ", ".join(f.name for f in files)
+        return Request(label, paths, fmt, cond, preds, ("upload", tuple(f.file_id for f in files), fmt, extra))
+    root = data_root()
+    text = st.text_input("Path below the data root", key="server_path", placeholder="exports/instances_val.json",
+                         help=f"Files are read only below {root} (set IMBAL_DATA_ROOT to change it).")
+    fmt = _format_box("path_format")
+    cond, preds, extra = _extras()
+    st.caption(f"Data root: `{root}`")
+    if not text.strip():
+        return None
+    try:
+        path = resolve_in_root(text, root)
+    except LoadError as exc:
+        return Refused(str(exc), exc.report)
+    return Request(text, (str(path),), fmt, cond, preds, ("path", str(path), fmt, extra))
+
+
+def sidebar() -> None:
+    """Draw the data source in the sidebar and keep the session's dataset in step with it."""
+    with st.sidebar:
+        st.markdown("### Data")
+        request = _request()
+        if request is None:
+            state.clear_error()  # nothing chosen yet: an earlier source's error no longer applies
+        elif isinstance(request, Refused):
+            state.set_error(request.message, request.report)
+        elif request.token != state.token():
+            _load_request(request)
+        _show_status()
+
+
+def _load_request(request: Request) -> None:
+    slot = st.empty()  # the progress box goes away once the result is shown below it
+    with slot.status(f"Loading {request.label}…", expanded=False) as status:
+        st.write(f"Reading {len(request.paths)} input(s); large exports take a few seconds the first time.")
+        try:
+            dataset = _load(request.paths, request.format, request.conditions)
+        except LoadError as exc:
+            state.set_error(str(exc), exc.report, token=request.token)
+            status.update(label="Could not load this export", state="error")
+            return
+        except Exception as exc:  # never a traceback for the user; the log keeps it
+            log.exception("loading %s failed", request.paths)
+            state.set_error(f"Unexpected problem while reading {request.label}: {type(exc).__name__}: {exc}",
+                            LoadReport(), token=request.token)
+            status.update(label="Could not load this export", state="error")
+            return
+        status.update(label=dataset.summary_line(), state="complete")
+    slot.empty()
+    state.set_dataset(dataset, request.label, request.token,
+                      Path(request.predictions) if request.predictions else None)
+
+
+def _show_status() -> None:
+    error = state.error()
+    if error is not None:
+        message, report = error
+        st.error(message)
+        if report:
+            st.caption(f"{len(report)} problems were found before stopping; the first:")
+            st.dataframe(report.to_pandas().head(20), hide_index=True)
+        if state.dataset() is not None:
+            st.caption(f"Still showing: {state.label()}")
+        return
+    dataset = state.dataset()
+    if dataset is not None:
+        st.success(f"**{state.label()}**  \n{dataset.summary_line()}")

@@ -1,0 +1,65 @@
+"""The session's shared state: the loaded dataset, its label, predictions and the last load error."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from imbal_core.dataset import Dataset
+from imbal_core.report import LoadReport
+
+_DATASET = "imbal.dataset"
+_LABEL = "imbal.label"
+_TOKEN = "imbal.token"
+_PREDICTIONS = "imbal.predictions"
+_ERROR = "imbal.error"
+
+
+def dataset() -> Dataset | None:
+    return st.session_state.get(_DATASET)
+
+
+def label() -> str:
+    return st.session_state.get(_LABEL, "")
+
+
+def token() -> tuple | None:
+    return st.session_state.get(_TOKEN)
+
+
+def predictions() -> Path | None:
+    """The predictions file chosen with the dataset (a sample's own, or an upload)."""
+    return st.session_state.get(_PREDICTIONS)
+
+
+def error() -> tuple[str, LoadReport] | None:
+    return st.session_state.get(_ERROR)
+
+
+def set_dataset(ds: Dataset, text: str, tok: tuple, preds: Path | None) -> None:
+    st.session_state[_DATASET] = ds
+    st.session_state[_LABEL] = text
+    st.session_state[_TOKEN] = tok
+    st.session_state[_PREDICTIONS] = preds
+    st.session_state.pop(_ERROR, None)
+
+
+def set_error(message: str, report: LoadReport, token: tuple | None = None) -> None:
+    """Keep the previous dataset (if any) on screen, and say what went wrong with the new one."""
+    st.session_state[_ERROR] = (message, report)
+    if token is not None:
+        st.session_state[_TOKEN] = token
+
+
+def clear_error() -> None:
+    if st.session_state.pop(_ERROR, None) is not None:
+        st.session_state.pop(_TOKEN, None)
+
+
+def require_dataset() -> Dataset:
+    """The loaded dataset, or a prompt to load one (and the page stops there)."""
+    ds = dataset()
+    if ds is None:
+        st.info("Choose a dataset in the sidebar: a bundled sample, an upload, or a path on the server.")
+        st.stop()
+    return ds

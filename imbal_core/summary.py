@@ -18,6 +18,8 @@ class DatasetSummary:
     images: int
     annotations: int
     splits: tuple[str, ...]
+    #: Images per split (every image, with or without annotations).
+    split_images: dict[str, int]
     conditions: tuple[str, ...]
     classes_declared: int
     classes_used: int
@@ -47,6 +49,7 @@ class DatasetSummary:
             "images": self.images,
             "annotations": self.annotations,
             "splits": list(self.splits),
+            "split_images": dict(self.split_images),
             "conditions": list(self.conditions),
             "classes_declared": self.classes_declared,
             "classes_used": self.classes_used,
@@ -74,6 +77,8 @@ def summarize(dataset: Dataset) -> DatasetSummary:
             )
     table = pa.table(columns)
     used = sum(1 for v in totals.column("instances").to_pylist() if v)
+    split_values = dataset.images.column("split").combine_chunks().dictionary_decode().to_pylist()
+    split_images = {s: split_values.count(s) for s in dataset.splits}
     return DatasetSummary(
         task=dataset.task,
         format=dataset.format,
@@ -81,6 +86,7 @@ def summarize(dataset: Dataset) -> DatasetSummary:
         images=dataset.num_images,
         annotations=dataset.num_annotations,
         splits=dataset.splits,
+        split_images=split_images,
         conditions=dataset.conditions,
         classes_declared=dataset.categories.num_rows,
         classes_used=used,

@@ -17,11 +17,35 @@ def add_input_arguments(parser: argparse.ArgumentParser, paths_required: bool = 
     parser.add_argument("--format", default="auto", choices=["auto", *DESCRIPTIONS],
                         help="input format (default: sniffed from the files)")
     parser.add_argument("--conditions", metavar="FILE", help="conditions sidecar (CSV / Parquet keyed by file name or image id)")
+    parser.add_argument("--opt", action="append", default=[], metavar="KEY=VALUE",
+                        help="a reader option, e.g. image_column=file or names_file=classes.txt (repeatable)")
     parser.add_argument("--no-cache", action="store_true", help="parse again even when a cached parse exists")
 
 
+def reader_options(pairs: list[str]) -> dict[str, str]:
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"`--opt` must be KEY=VALUE. Got {pair!r} instead.")
+        options[key.strip()] = _typed(value.strip())
+    return options
+
+
+def _typed(text: str) -> object:
+    """``true`` / ``false`` as booleans, whole numbers as int; anything else stays text."""
+    if text.lower() in ("true", "yes"):
+        return True
+    if text.lower() in ("false", "no"):
+        return False
+    if text.lstrip("-").isdigit():
+        return int(text)
+    return text
+
+
 def load_dataset(args: argparse.Namespace) -> Dataset:
-    return load(args.paths, format=args.format, conditions=args.conditions, cache=not args.no_cache)
+    return load(args.paths, format=args.format, conditions=args.conditions, cache=not args.no_cache,
+                **reader_options(args.opt))
 
 
 def print_json(obj: Any) -> None:

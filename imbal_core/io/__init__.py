@@ -13,7 +13,7 @@ from typing import Callable, Literal, Sequence
 from ..dataset import Dataset
 from ..report import LoadError, LoadReport
 
-Format = Literal["auto", "coco", "yolo", "voc", "csv", "list", "folder", "labelstudio", "exdark", "masks"]
+Format = Literal["auto", "coco", "yolo", "voc", "csv", "list", "folder", "labelstudio", "exdark"]
 
 #: format -> (module, function); imported on first use.
 READERS: dict[str, tuple[str, str]] = {
@@ -25,7 +25,6 @@ READERS: dict[str, tuple[str, str]] = {
     "folder": ("imbal_core.io.classification", "read_folder"),
     "labelstudio": ("imbal_core.io.labelstudio", "read_labelstudio"),
     "exdark": ("imbal_core.io.exdark", "read_exdark"),
-    "masks": ("imbal_core.io.masks", "read_masks"),
 }
 
 #: What each format reads, for help texts and for the error when nothing matches.
@@ -38,7 +37,6 @@ DESCRIPTIONS: dict[str, str] = {
     "folder": "image folder tree: root/[split/]class/image",
     "labelstudio": "Label Studio JSON export",
     "exdark": "ExDark imageclasslist.txt (classes, lighting, indoor/outdoor, splits)",
-    "masks": "semantic masks: a folder of PNG masks with a class-names file",
 }
 
 
@@ -47,6 +45,21 @@ def reader(format: str) -> Callable[..., Dataset]:
         raise ValueError(f"`format` must be one of {['auto', *READERS]}. Got {format!r} instead.")
     module, name = READERS[format]
     return getattr(importlib.import_module(module), name)
+
+
+def _check_options(fmt: str, options: dict) -> None:
+    """Unknown reader options are an error naming the ones the reader takes."""
+    import inspect
+
+    params = inspect.signature(reader(fmt)).parameters
+    accepted = [n for n, p in params.items() if n not in ("paths", "report") and p.kind is p.KEYWORD_ONLY or
+                (p.kind is p.POSITIONAL_OR_KEYWORD and n not in ("paths", "report"))]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise ValueError(
+            f"The {fmt} reader takes no option {', '.join(f'`{u}`' for u in unknown)}. "
+            f"Its options: {', '.join(accepted) or 'none'}."
+        )
 
 
 def supported_formats() -> str:
@@ -82,7 +95,7 @@ def load(
         if not p.exists():
             raise LoadError(f"{p}: no such file or folder.", file=str(p))
     fmt = sniff(path_list) if format == "auto" else format
-    reader(fmt)  # validates the name early
+    _check_options(fmt, options)
     path_list = expand(path_list, fmt)
 
     def parse() -> Dataset:

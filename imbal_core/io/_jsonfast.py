@@ -9,8 +9,10 @@ Building a Python object per annotation is where every slow COCO loader spends i
    turns the commas between records (``},{`` / ``}, {``) into newlines in place — the body
    becomes newline-delimited JSON — and notes which records hold a given key with a non-empty
    value (``"segmentation": [[`` or ``{``).
-3. DuckDB parses the annotations on all cores with an explicit column list (polygons are skipped,
-   never turned into objects); pyarrow's reader infers the schema of the smaller image array.
+3. The records become an Arrow string column without a copy (offsets from the separators, data
+   from the file's buffer), and DuckDB parses them on all cores with ``from_json`` and an explicit
+   structure (polygons are skipped, never turned into objects); pyarrow's reader infers the
+   schema of the smaller image array.
 
 Both parsers are strict, so any surprise — pretty-printed records, a comma-brace or ``}]`` inside
 a string, a nested list of objects, a value of the wrong type — makes a record invalid JSON and
@@ -20,7 +22,6 @@ also reads the parts of the document this path does not look at. Nothing is gues
 from __future__ import annotations
 
 import os
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -202,67 +203,37 @@ def _key_positions(a: np.ndarray, m: int, key: bytes) -> np.ndarray:
     return p[ok]
 
 
-class TempCopy:
-    """The body written to a temporary NDJSON file by a background thread (``write`` releases the
-    GIL), so the caller can parse other parts of the file meanwhile; removed by :meth:`close`."""
-
-    def __init__(self, body: Body):
-        fd, self.path = tempfile.mkstemp(suffix=".ndjson", prefix="imbal-")
-        self.records = body.records
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._write, args=(fd, body.view), daemon=True)
-        self._thread.start()
-
-    def _write(self, fd: int, view: memoryview) -> None:
-        try:
-            with open(fd, "wb", buffering=0) as f:
-                f.write(view)
-        except BaseException as exc:  # raised in wait()
-            self._error = exc
-        finally:
-            view.release()  # lets the caller free the file's buffer
-
-    def wait(self) -> str:
-        self._thread.join()
-        if self._error is not None:
-            raise FastPathUnavailable(f"cannot write a temporary file: {self._error}")
-        return self.path
-
-    def close(self) -> None:
-        self._thread.join()
-        # Freeing a large file's blocks can take a while; nobody needs to wait for it.
-        threading.Thread(target=_unlink, args=(self.path,), daemon=True).start()
-
-
-def _unlink(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
+def lines(body: Body) -> pa.Table:
+    """The body's records as a one-column Arrow table of JSON text, without copying: the string
+    offsets are the record separators, the data is the file's own buffer."""
+    n = body.records
+    offsets = np.empty(n + 1, np.int64)
+    offsets[0] = 0
+    offsets[1:-1] = body.separators + 1
+    offsets[-1] = body.stop - body.start
+    text = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(body.view))
+    return pa.table({"line": text})
 
 
 class Warmup:
-    """Runs a tiny ``read_json`` query in a background thread while the file is being read.
+    """Runs a tiny ``from_json`` query in a background thread while the file is being read.
 
     A process's first DuckDB JSON query pays a one-off start-up (about half a second here); paid
-    on a ten-byte file beside other work, it is hidden. The warmed connection is then reused.
+    on a one-row table beside other work, it is hidden. The warmed connection is then reused.
     """
 
-    def __init__(self, columns: dict[str, str], select: str):
+    def __init__(self, spec: str):
         self.connection = duckdb.connect()
-        self._thread = threading.Thread(target=self._run, args=(columns, select), daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(spec,), daemon=True)
         self._thread.start()
 
-    def _run(self, columns: dict[str, str], select: str) -> None:
-        fd, path = tempfile.mkstemp(suffix=".ndjson", prefix="imbal-warmup-")
+    def _run(self, spec: str) -> None:
         try:
-            os.write(fd, b"{}\n")
-            os.close(fd)
-            self.connection.cursor().sql(_query(path, columns, select)).fetchall()
+            cursor = self.connection.cursor()
+            cursor.register("warmup_lines", pa.table({"line": pa.array(["{}"], pa.large_string())}))
+            cursor.sql(f"SELECT from_json(line, '{spec}') FROM warmup_lines").fetchall()
         except duckdb.Error:
             pass  # only a warm-up: the real query reports its own errors
-        finally:
-            _unlink(path)
 
     def ready(self) -> "duckdb.DuckDBPyConnection":
         self._thread.join()
@@ -273,29 +244,24 @@ class Warmup:
         self.connection.close()
 
 
-def _query(path: str, columns: dict[str, str], select: str) -> str:
-    cols = ", ".join(f"'{k}': '{v}'" for k, v in columns.items())
-    return (f"SELECT {select} FROM read_json('{path}', format='newline_delimited', "
-            f"columns={{{cols}}}, maximum_object_size=1073741824)")
-
-
-def duckdb_records(copy: TempCopy, columns: dict[str, str], select: str, warmup: Warmup | None = None) -> pa.Table:
-    """Parse the records of a :class:`TempCopy` with DuckDB: ``columns`` maps JSON keys to DuckDB
-    types, ``select`` is the projection over them (SQL). Any parse or type error, or a record
-    count other than expected, raises :class:`FastPathUnavailable`."""
-    con = warmup.ready() if warmup is not None else duckdb.connect()
+def duckdb_records(body: Body, select: str, warmup: Warmup) -> pa.Table:
+    """Run ``select`` (SQL over ``lines``: the body's records, one JSON text each) with DuckDB,
+    which parses them on all cores. Any parse error raises :class:`FastPathUnavailable`."""
+    con = warmup.ready()
     try:
-        path = copy.wait()
-        result = con.sql(_query(path, columns, select)).arrow()
+        con.register("lines", lines(body))
+        result = con.sql(select).arrow()
         table = result.read_all() if hasattr(result, "read_all") else result
+        table = table.combine_chunks()  # one chunk, not hundreds of 2,048-row batches
     except duckdb.Error as exc:
         raise FastPathUnavailable(f"DuckDB could not read the records: {str(exc).splitlines()[0]}") from None
     finally:
-        copy.close()
-        if warmup is None:
-            con.close()
-    if table.num_rows != copy.records:
-        raise FastPathUnavailable(f"read {table.num_rows} records, expected {copy.records}")
+        try:
+            con.unregister("lines")
+        except duckdb.Error:
+            pass
+    if table.num_rows != body.records:
+        raise FastPathUnavailable(f"read {table.num_rows} records, expected {body.records}")
     return table
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,10 +104,20 @@ def _size(path: str) -> int:
         return 0
 
 
-_ANN_FIELDS = {"id": "BIGINT", "image_id": "BIGINT", "category_id": "BIGINT", "bbox": "DOUBLE[]",
-               "area": "DOUBLE", "iscrowd": "BIGINT", "annotated_at": "VARCHAR", "annotator": "VARCHAR"}
-_ANN_SELECT = ("id, image_id, category_id, bbox[1] AS x, bbox[2] AS y, bbox[3] AS w, bbox[4] AS h, "
-               "len(bbox) AS bbox_len, area, iscrowd, annotated_at, annotator")
+# Annotation fields for DuckDB's from_json. Ids come as DOUBLE and are checked to be whole
+# numbers below (a lenient BIGINT parse would round 3.7 silently). A field that is present but
+# unparseable comes out NULL; the `bad_*` flags catch those rows, and any flagged row sends the
+# file to the per-record path, which reports it.
+_ANN_SPEC = ('{"id": "DOUBLE", "image_id": "DOUBLE", "category_id": "DOUBLE", "bbox": "DOUBLE[]", '
+             '"area": "DOUBLE", "iscrowd": "BIGINT", "annotated_at": "VARCHAR", "annotator": "VARCHAR"}')
+_ANN_SELECT = f"""
+SELECT j.id, j.image_id, j.category_id,
+       j.bbox[1] AS x, j.bbox[2] AS y, j.bbox[3] AS w, j.bbox[4] AS h, len(j.bbox) AS bbox_len,
+       j.area, j.iscrowd, j.annotated_at, j.annotator,
+       CASE WHEN j.bbox IS NULL THEN regexp_matches(line, '"bbox"\\s*:\\s*[^n\\s]') ELSE false END AS bad_bbox,
+       CASE WHEN j.area IS NULL THEN regexp_matches(line, '"area"\\s*:\\s*[^n\\s]') ELSE false END AS bad_area
+FROM (SELECT line, from_json(line, '{_ANN_SPEC}') AS j FROM lines)
+"""
 _KNOWN_IMAGE_SCHEMA = pa.schema([
     ("id", pa.int64()), ("file_name", pa.string()), ("width", pa.float64()), ("height", pa.float64()),
     ("date_captured", pa.string()), ("split", pa.string()),
@@ -115,62 +126,74 @@ _KNOWN_IMAGE_SCHEMA = pa.schema([
 
 
 def _parse_fast(path: str) -> _Parsed:
-    warmup = fast.Warmup(_ANN_FIELDS, _ANN_SELECT)
-    data = fast.read_file(path)
-    starts = {k: fast.find_array(data, k) for k in ("images", "annotations")}
-    if starts["images"] is None:
-        raise fast.FastPathUnavailable("no `images` array")
-    images_body, _ = fast.split_records(data, starts["images"])
-    big = [(images_body.start, images_body.stop)]
-    copy = ann_body = None
-    if starts["annotations"] is not None:
-        ann_body, _ = fast.split_records(data, starts["annotations"])
-        big.append((ann_body.start, ann_body.stop))
-        if ann_body.records:
-            copy = fast.TempCopy(ann_body)  # written while the rest is parsed
+    """The fast path (see :mod:`._jsonfast`). The two cores share the work: the image records
+    are parsed in a thread (pyarrow releases the GIL) while the annotations are split, scanned
+    for segmentations and parsed by DuckDB, which starts warm (:class:`._jsonfast.Warmup`)."""
+    warmup = fast.Warmup(_ANN_SPEC)
     try:
-        small = {}
-        for key in ("categories", "scene_annotations", "scene_categories"):
-            at = fast.find_array(data, key, skip=big)
-            if at is not None:
-                small_body, _ = fast.split_records(data, at, patch=False)
-                small[key] = msgspec.json.decode(fast.raw_array(small_body))
-                del small_body
-        if "categories" not in small:
-            raise fast.FastPathUnavailable("no `categories` array")
-        images = fast.pyarrow_records(images_body, _KNOWN_IMAGE_SCHEMA) if images_body.records else _empty_images()
-        if images.column("id").null_count:
-            raise fast.FastPathUnavailable("an image has no id")
-        images = _stringify_timestamps(images)
-        anns = _empty_annotations()
-        if copy is not None:
-            has_seg = fast.key_presence(ann_body, b"segmentation")
-            copy.wait()
-            del data, images_body, ann_body  # free the file's buffer before DuckDB needs memory
-            anns = _fast_annotations(copy, has_seg, warmup)
-            copy = None
+        data = fast.read_file(path)
+        starts = {k: fast.find_array(data, k) for k in ("images", "annotations")}
+        if starts["images"] is None:
+            raise fast.FastPathUnavailable("no `images` array")
+        images_body, _ = fast.split_records(data, starts["images"])
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            images_job = pool.submit(_fast_images, images_body)
+            big = [(images_body.start, images_body.stop)]
+            ann_body = None
+            if starts["annotations"] is not None:
+                ann_body, _ = fast.split_records(data, starts["annotations"])
+                big.append((ann_body.start, ann_body.stop))
+            small = {}
+            for key in ("categories", "scene_annotations", "scene_categories"):
+                at = fast.find_array(data, key, skip=big)
+                if at is not None:
+                    small_body, _ = fast.split_records(data, at, patch=False)
+                    small[key] = msgspec.json.decode(fast.raw_array(small_body))
+                    del small_body
+            if "categories" not in small:
+                raise fast.FastPathUnavailable("no `categories` array")
+            anns = _empty_annotations()
+            if ann_body is not None and ann_body.records:
+                has_seg = fast.key_presence(ann_body, b"segmentation")
+                anns = _fast_annotations(ann_body, has_seg, warmup)
+            images = images_job.result()
     finally:
-        if copy is not None:
-            copy.close()
         warmup.close()
     return _Parsed(path, images, anns, small["categories"], small.get("scene_annotations"),
                    small.get("scene_categories"), engine="fast")
 
 
-def _fast_annotations(copy: fast.TempCopy, has_seg: np.ndarray, warmup: "fast.Warmup | None") -> pa.Table:
-    table = fast.duckdb_records(copy, _ANN_FIELDS, _ANN_SELECT, warmup)
+def _fast_images(body: fast.Body) -> pa.Table:
+    if not body.records:
+        return _empty_images()
+    images = fast.pyarrow_records(body, _KNOWN_IMAGE_SCHEMA)
+    if images.column("id").null_count:
+        raise fast.FastPathUnavailable("an image has no id")
+    return _stringify_timestamps(images)
+
+
+def _fast_annotations(body: fast.Body, has_seg: np.ndarray, warmup: fast.Warmup) -> pa.Table:
+    table = fast.duckdb_records(body, _ANN_SELECT, warmup)
+    for flag, what in (("bad_bbox", "a bbox is not a list of numbers"), ("bad_area", "an area is not a number")):
+        if pc.any(table.column(flag)).as_py():
+            raise fast.FastPathUnavailable(what)
+    has_box = pc.is_valid(table.column("bbox_len")).to_numpy(zero_copy_only=False)
     if pc.any(pc.not_equal(table.column("bbox_len"), 4)).as_py():
         raise fast.FastPathUnavailable("a bbox is not four numbers")
+    for col in ("x", "y", "w", "h"):
+        if (has_box & table.column(col).is_null().to_numpy(zero_copy_only=False)).any():
+            raise fast.FastPathUnavailable("a bbox holds something else than a number")
+    ids = {}
     for col in ("id", "image_id", "category_id"):
-        if table.column(col).null_count:
-            raise fast.FastPathUnavailable(f"an annotation has no `{col}`")
+        values = table.column(col).to_numpy(zero_copy_only=False)
+        if np.isnan(values).any() or (values != np.floor(values)).any() or (np.abs(values) >= 2**53).any():
+            raise fast.FastPathUnavailable(f"an annotation `{col}` is missing or not a whole number")
+        ids[col] = pa.array(values.astype(np.int64))
     area_missing = table.column("area").is_null().to_numpy(zero_copy_only=False)
     if (area_missing & has_seg).any():
         raise fast.FastPathUnavailable("a segmentation has no area")
     return pa.table({
-        "id": table.column("id"),
-        "image_id": table.column("image_id"),
-        "category_id": table.column("category_id"),
+        **ids,
         "x": table.column("x"), "y": table.column("y"), "w": table.column("w"), "h": table.column("h"),
         "area": table.column("area"),
         "iscrowd": pc.fill_null(pc.not_equal(table.column("iscrowd"), 0), False),
@@ -350,10 +373,11 @@ def _assemble(parsed: list[_Parsed], report: LoadReport) -> Dataset:
         )
     for key in ("width", "height"):
         img_cols[key] = pc.cast(pc.round(img_cols[key]), pa.int32())
-    ann_cols = {key: np.concatenate([a[key] for a in ann_parts]) if ann_parts else np.array([])
+    one = len(ann_parts) == 1  # a single file: its columns as they are
+    ann_cols = {key: ann_parts[0][key] if one else np.concatenate([a[key] for a in ann_parts])
                 for key in ("image", "category")}
     for key in ("source_id", "x", "y", "w", "h", "area", "pixels", "iscrowd", "annotated_at", "annotator"):
-        ann_cols[key] = pa.concat_arrays([a[key] for a in ann_parts])
+        ann_cols[key] = ann_parts[0][key] if one else pa.concat_arrays([a[key] for a in ann_parts])
     n_seg = sum(int(pc.sum(a["has_segmentation"]).as_py() or 0) for a in ann_parts)
     n_ann = len(ann_cols["image"])
     task = "segmentation" if n_ann and n_seg >= n_ann / 2 else "detection"
@@ -525,23 +549,26 @@ def _annotations(p: _Parsed, images: tuple, cats: dict[int, int], report: LoadRe
         area = area.copy()
         _fill_missing_areas(p, area, images, report)
     has_seg = table.column("has_segmentation").to_numpy(zero_copy_only=False)
-    pixels = np.where(has_seg, area, np.nan)
-    k = pa.array(keep)
-    return {
-        "image": (image_row + offset)[keep],
-        "category": category_row[keep],
-        "source_id": pc.filter(source, k),
-        "x": pc.filter(table.column("x"), k).combine_chunks(),
-        "y": pc.filter(table.column("y"), k).combine_chunks(),
-        "w": pc.filter(table.column("w"), k).combine_chunks(),
-        "h": pc.filter(table.column("h"), k).combine_chunks(),
-        "area": pa.array(area[keep], mask=np.isnan(area[keep])),
-        "pixels": pa.array(pixels[keep], mask=np.isnan(pixels[keep])),
-        "iscrowd": pc.filter(table.column("iscrowd"), k).combine_chunks(),
-        "has_segmentation": pc.filter(table.column("has_segmentation"), k).combine_chunks(),
-        "annotated_at": pc.filter(table.column("annotated_at"), k).combine_chunks(),
-        "annotator": pc.filter(table.column("annotator"), k).combine_chunks(),
+    pixels = pa.array(area, mask=~has_seg | np.isnan(area))
+    area = pa.array(area, mask=np.isnan(area))
+    columns = {
+        "image": image_row + offset if offset else image_row,
+        "category": category_row,
+        "source_id": source,
+        "area": area,
+        "pixels": pixels,
+        **{c: _single(table.column(c)) for c in
+           ("x", "y", "w", "h", "iscrowd", "has_segmentation", "annotated_at", "annotator")},
     }
+    if keep.all():  # the usual case: nothing to drop, nothing to copy
+        return columns
+    k = pa.array(keep)
+    return {c: v[keep] if isinstance(v, np.ndarray) else pc.filter(v, k) for c, v in columns.items()}
+
+
+def _single(column: pa.ChunkedArray) -> pa.Array:
+    """The column as one array (``combine_chunks`` copies even a single chunk)."""
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
 
 
 def _lookup(sorted_ids: np.ndarray, rows: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

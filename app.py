@@ -1,17 +1,18 @@
-"""imbal dashboard: navigation, the sidebar's data source, and the pages."""
+"""imbal dashboard: navigation, the sidebar's data source, and the pages (discovered from views/)."""
 import streamlit as st
 
 from imbal_app import loader
+from imbal_app.pages import discover
 
 st.set_page_config(page_title="imbal — per-class dataset health", page_icon=":material/balance:", layout="wide")
 
-PAGES = {
-    "Dataset": [
-        st.Page("views/overview.py", title="Overview", icon=":material/dashboard:", default=True),
-    ],
-}
+sections: dict[str, list] = {}
+for spec in discover():
+    sections.setdefault(spec.section, []).append(
+        st.Page(spec.path, title=spec.title, icon=spec.icon, default=spec.path == "views/overview.py")
+    )
 
-navigation = st.navigation(PAGES)
+navigation = st.navigation(sections)
 with st.sidebar:
     st.markdown("## imbal")
     st.caption("Per-class dataset health for computer vision")

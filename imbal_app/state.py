@@ -13,6 +13,7 @@ _LABEL = "imbal.label"
 _TOKEN = "imbal.token"
 _PREDICTIONS = "imbal.predictions"
 _ERROR = "imbal.error"
+_CRITICAL = "imbal.critical"
 
 
 def dataset() -> Dataset | None:
@@ -54,6 +55,26 @@ def set_error(message: str, report: LoadReport, token: tuple | None = None) -> N
 def clear_error() -> None:
     if st.session_state.pop(_ERROR, None) is not None:
         st.session_state.pop(_TOKEN, None)
+
+
+def critical_classes() -> list[str]:
+    """Classes the user flagged as critical (rare but important) for the loaded dataset.
+
+    Flagged on the Long tail page, used wherever critical classes rank first. Defaults to the
+    export's own ``critical`` flags; names the dataset does not have are dropped.
+    """
+    ds = dataset()
+    if ds is None:
+        return []
+    chosen = st.session_state.get(_CRITICAL, {}).get(ds.key or id(ds))
+    names = ds.critical_classes if chosen is None else chosen
+    return [n for n in names if n in set(ds.class_names)]
+
+
+def set_critical_classes(names: list[str]) -> None:
+    ds = dataset()
+    if ds is not None:
+        st.session_state.setdefault(_CRITICAL, {})[ds.key or id(ds)] = list(names)
 
 
 def require_dataset() -> Dataset:

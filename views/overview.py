@@ -1,3 +1,4 @@
+# imbal-page: section=Dataset; title=Overview; icon=:material/dashboard:; order=10
 """Overview: what the loaded export holds — the dataset card, per-class counts by split, the load report."""
 import streamlit as st
 

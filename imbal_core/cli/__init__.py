@@ -2,7 +2,8 @@
 
 Exit codes: 0 success (health rules passed, warnings allowed), 1 a health rule failed,
 2 the input cannot be used (the message says which file and why), 3 an internal error.
-Each command lives in its own module with ``register(subparsers)``; its handler returns the code.
+Each command lives in its own module here with ``register(subparsers)`` (found automatically);
+its handler returns the exit code.
 """
 from __future__ import annotations
 
@@ -14,8 +15,16 @@ import traceback
 
 from ..report import LoadError
 
-#: Command modules under imbal_core.cli, in the order `imbal --help` lists them.
-COMMANDS = ("summary",)
+#: Commands listed first in `imbal --help`; every other module here follows, by name.
+FIRST = ("summary", "check")
+
+
+def commands() -> list[str]:
+    """The command modules of this package (each has ``register(subparsers)``)."""
+    import pkgutil
+
+    names = [m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")]
+    return sorted(names, key=lambda n: (FIRST.index(n) if n in FIRST else len(FIRST), n))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name in COMMANDS:
+    for name in commands():
         importlib.import_module(f"{__name__}.{name}").register(sub)
     return parser
 

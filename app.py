@@ -4,7 +4,7 @@ import streamlit as st
 from imbal_app import loader
 from imbal_app.pages import discover
 
-st.set_page_config(page_title="imbal — per-class dataset health", page_icon=":material/balance:", layout="wide")
+st.set_page_config(page_title="imbal — per-class dataset health", page_icon="⚖️", layout="wide")
 
 sections: dict[str, list] = {}
 for spec in discover():

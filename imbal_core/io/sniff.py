@@ -111,6 +111,8 @@ def _sniff_dir(root: Path) -> str:
         return sniff(jsons)
     if any(n.endswith(".xml") for n in names):
         return "voc"
+    if _list_files(root):
+        return "list"
     if _has_images_below(root):
         return "folder"
     raise _unsupported(root, "no annotation files recognised in this folder")
@@ -132,9 +134,24 @@ def _has_images_below(root: Path, limit: int = 2000) -> bool:
     return False
 
 
+def _list_files(root: Path) -> list[Path]:
+    """The 'path label' list files directly in ``root`` (Places-LT: one per split)."""
+    found = []
+    for f in sorted(root.glob("*.txt")):
+        try:
+            if _sniff_txt(f) == "list":
+                found.append(f)
+        except LoadError:
+            continue
+    return found
+
+
 def expand(paths: Sequence[Path], fmt: str) -> list[Path]:
     """Folders given for a file-based format become their files: a folder of COCO files becomes
-    its ``*.json`` (COCO results files beside them are left out: they are predictions)."""
+    its ``*.json`` (COCO results files beside them are left out: they are predictions), a folder
+    of list files its lists."""
+    if fmt == "list":
+        return [f for p in paths for f in (_list_files(p) if p.is_dir() else [p])]
     if fmt not in ("coco", "labelstudio"):
         return list(paths)
     out: list[Path] = []

@@ -19,6 +19,7 @@ EXPORTS = [
     ("garbage_yolo", 6028, 16140, "3 of 3"),
     ("exdark/imageclasslist.txt", 7363, 7363, "12 of 12"),
     ("labelstudio/test_export_yolo_data.json", 2, 4, "2 of 2"),
+    ("places_lt", 106300, 106300, "365 of 365"),
 ]
 
 

@@ -21,6 +21,7 @@ from imbal_core.report import LoadError
         ("exdark", "exdark"),
         ("exdark/imageclasslist.txt", "exdark"),
         ("places_lt/Places_LT_train.txt", "list"),
+        ("places_lt", "list"),
         ("labelstudio/test_export_yolo_data.json", "labelstudio"),
         ("labelstudio/test_export_yolo_data_polygons.json", "labelstudio"),
     ],

@@ -1,0 +1,63 @@
+"""What a plan counts in a dataset: which split, which unit, and the per-class counts from the cube."""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from .solver import ClassPlan, solve
+from .spec import PlanSpec, make_spec
+
+if TYPE_CHECKING:
+    from ..dataset import Dataset
+
+
+def dataset_counts(dataset: "Dataset", split: str | None = None, unit: str = "images") -> tuple[dict[str, int], dict[str, int], int]:
+    """``(counts in unit, images per class, images in scope)`` for every declared class, from the cube.
+
+    ``split`` (None): one of ``dataset.splits``, or None for every image.
+    """
+    from ..cube import cube
+
+    if unit not in ("images", "instances"):
+        raise ValueError(f"`unit` must be one of ['images', 'instances']. Got {unit!r} instead.")
+    scope = check_split(dataset, split)
+    table = cube(dataset, ("split",)).to_pandas()
+    if scope is not None:
+        table = table[table["split"] == scope]
+    sums = table.groupby("category")[["images", "instances"]].sum()
+    names = dataset.class_names
+    counts = {c: int(sums[unit].get(c, 0)) for c in names}
+    images = {c: int(sums["images"].get(c, 0)) for c in names}
+    split_col = dataset.images.column("split").combine_chunks().dictionary_decode()
+    total = dataset.num_images if scope is None else int(sum(1 for s in split_col.to_pylist() if s == scope))
+    return counts, images, total
+
+
+def check_split(dataset: "Dataset", split: str | None) -> str | None:
+    if split is None or split == "all":
+        return None
+    if split not in dataset.splits:
+        raise ValueError(f"`split` must be one of {list(dataset.splits)} (or 'all'). Got {split!r} instead.")
+    return split
+
+
+def default_split(dataset: "Dataset") -> str | None:
+    """``train`` when the dataset has one, else every image (None)."""
+    return "train" if "train" in dataset.splits else None
+
+
+def default_strategy(dataset: "Dataset") -> str:
+    """``balanced`` when images hold one class (classification); ``sqrt`` when they hold several:
+    balanced targets usually cannot be met per image there, because the rare classes' images are
+    full of frequent classes (see :func:`imbal_core.plan.weights.best_worst_error`)."""
+    return "balanced" if dataset.task == "classification" else "sqrt"
+
+
+def plan_for_dataset(dataset: "Dataset", spec: PlanSpec | None = None, split: str | None = None, **spec_options: Any) -> ClassPlan:
+    """:func:`solve` on a dataset's per-class counts (of ``split``; None = every image) in ``spec.unit``."""
+    spec = spec if spec is not None else make_spec(**spec_options)
+    counts, images, total = dataset_counts(dataset, split, spec.unit)
+    plan = solve(counts, spec, image_counts=list(images.values()), total_images=total)
+    source = {"dataset": list(dataset.sources), "format": dataset.format, "task": dataset.task,
+              "split": split or "all", "images": total}
+    return replace(plan, source=source)

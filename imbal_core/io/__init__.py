@@ -13,7 +13,7 @@ from typing import Callable, Literal, Sequence
 from ..dataset import Dataset
 from ..report import LoadError, LoadReport
 
-Format = Literal["auto", "coco", "yolo", "voc", "csv", "list", "folder", "labelstudio", "exdark"]
+Format = Literal["auto", "coco", "yolo", "voc", "csv", "list", "folder", "labelstudio", "exdark", "masks"]
 
 #: format -> (module, function); imported on first use.
 READERS: dict[str, tuple[str, str]] = {
@@ -25,6 +25,7 @@ READERS: dict[str, tuple[str, str]] = {
     "folder": ("imbal_core.io.classification", "read_folder"),
     "labelstudio": ("imbal_core.io.labelstudio", "read_labelstudio"),
     "exdark": ("imbal_core.io.exdark", "read_exdark"),
+    "masks": ("imbal_core.io.masks", "read_masks"),
 }
 
 #: What each format reads, for help texts and for the error when nothing matches.
@@ -37,6 +38,7 @@ DESCRIPTIONS: dict[str, str] = {
     "folder": "image folder tree: root/[split/]class/image",
     "labelstudio": "Label Studio JSON export",
     "exdark": "ExDark imageclasslist.txt (classes, lighting, indoor/outdoor, splits)",
+    "masks": "semantic-mask PNGs (one class index per pixel) with a class-names file",
 }
 
 

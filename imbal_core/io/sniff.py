@@ -109,6 +109,8 @@ def _sniff_dir(root: Path) -> str:
     jsons = [p for n, p in names.items() if n.endswith(".json")]
     if jsons:  # e.g. Label Studio exports beside their label-config XML
         return sniff(jsons)
+    if _looks_like_masks(root):
+        return "masks"
     if any(n.endswith(".xml") for n in names):
         return "voc"
     if _list_files(root):
@@ -116,6 +118,26 @@ def _sniff_dir(root: Path) -> str:
     if _has_images_below(root):
         return "folder"
     raise _unsupported(root, "no annotation files recognised in this folder")
+
+
+def _looks_like_masks(root: Path) -> bool:
+    """Single-channel PNGs (in ``masks/``, the folder itself, or split folders below either) and a
+    class-names file beside them or one folder up: semantic masks."""
+    from ..dataset import SPLITS, normalize_split
+    from .masks import find_class_file, mask_folder
+
+    folder = mask_folder(root)
+    first = next(folder.glob("*.png"), None)
+    if first is None:  # split folders only: grey PNGs in class folders are an image-folder tree (MNIST-like)
+        splits = (d for d in folder.iterdir() if d.is_dir() and normalize_split(d.name) in SPLITS)
+        first = next((p for d in splits for p in d.glob("*.png")), None)
+    return first is not None and _single_channel_png(first) and find_class_file(root) is not None
+
+
+def _single_channel_png(path: Path) -> bool:
+    """The PNG header's colour type is grey (0) or palette (3): class indices, not a photo."""
+    head = _head(path, 32)
+    return head.startswith(b"\x89PNG\r\n\x1a\n") and len(head) > 25 and head[25] in (0, 3)
 
 
 def _has_yolo_yaml(root: Path) -> bool:

@@ -80,3 +80,47 @@ def test_mixed_formats_are_refused(tmp_path):
     (tmp_path / "b.xml").write_text("<annotation/>")
     with pytest.raises(LoadError, match="look like different formats"):
         sniff([tmp_path / "a.csv", tmp_path / "b.xml"])
+
+
+def _mask_png(path, mode="L"):
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new(mode, (4, 3)).save(path)
+
+
+@pytest.mark.parametrize(
+    "layout, given, expected",
+    [
+        ({"masks/a.png": "L", "classes.txt": None}, ".", "masks"),  # a folder holding masks/ and its names
+        ({"masks/train/a.png": "P", "classes.txt": None}, ".", "masks"),  # palette masks in split folders
+        ({"masks/a.png": "L", "classes.txt": None}, "masks", "masks"),  # the mask folder, names one up
+        ({"a.png": "L", "labels.txt": None}, ".", "masks"),  # masks beside their names file
+        ({"masks/a.png": "L", "classes.txt": None, "instances.json": '{"images": []}'}, ".", "coco"),  # COCO wins
+    ],
+)
+def test_semantic_mask_folders(tmp_path, layout, given, expected):
+    for name, kind in layout.items():
+        if name.endswith(".png"):
+            _mask_png(tmp_path / name, kind)
+        else:
+            (tmp_path / name).write_text(kind or "background\nroad\n")
+    assert sniff([tmp_path / given]) == expected
+
+
+def test_colour_pngs_with_a_names_file_are_not_masks(tmp_path):
+    _mask_png(tmp_path / "cat" / "a.png", "RGB")
+    (tmp_path / "classes.txt").write_text("cat\n")
+    assert sniff([tmp_path]) == "folder"
+
+
+def test_the_lanes_sample_masks_are_sniffed():
+    from imbal_core.samples import sample_root
+
+    assert sniff([sample_root() / "lanes" / "masks"]) == "masks"
+
+
+def test_grey_images_in_class_folders_are_an_image_folder(tmp_path):
+    _mask_png(tmp_path / "3" / "a.png", "L")  # MNIST-like: root/class/image.png, grey
+    (tmp_path / "classes.txt").write_text("0\n1\n2\n3\n")
+    assert sniff([tmp_path]) == "folder"

@@ -1,0 +1,134 @@
+"""The Long tail page, driven: units, subsets, critical classes and the checklist, the same verdicts as `imbal check`."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from imbal_core.cli import main
+from imbal_core.samples import SAMPLES
+
+from .conftest import metric, texts
+
+PAGE = "views/longtail.py"
+
+
+@pytest.fixture
+def page(app):
+    app.switch_page(PAGE).run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def bars(at) -> dict[str, float]:
+    """Class -> bar height in the long-tail chart (summed over its traces)."""
+    chart = next(c for c in at.get("plotly_chart") if c.proto.id.endswith("lt_bars"))
+    out: dict[str, float] = {}
+    for trace in json.loads(chart.proto.spec)["data"]:
+        for x, y in zip(trace["x"], trace["y"]):
+            out[x] = out.get(x, 0.0) + y
+    return out
+
+
+def verdicts(at) -> dict[str, str]:
+    """Rule title -> status, as the checklist shows them."""
+    out = {}
+    for md in at.markdown:
+        text = str(md.value)  # ":green-badge[:material/check: pass] **Title** — detail"
+        for status in ("pass", "warn", "fail"):
+            if text.startswith(":") and f" {status}] **" in text and "** — " in text:
+                out[text.split("**")[1]] = status
+    return out
+
+
+def test_the_unit_toggle_changes_the_chart(page):
+    instances = bars(page)
+    assert instances["Car"] == 8400 and instances["Wheelchair"] == 274
+    page.button_group(key="lt_unit").set_value("images").run()
+    images = bars(page)
+    assert images["Car"] == 2366 and images["Wheelchair"] == 223
+    page.button_group(key="lt_unit").set_value("pixels").run()
+    assert bars(page)["Wheelchair"] == pytest.approx(1_628_563.3, abs=0.1)
+    assert "boxes only, no masks" in texts(page) and "box area" in texts(page)  # honest about the unit
+
+
+@pytest.mark.parametrize("unit", ["images", "instances", "pixels"])
+def test_at_night_wheelchair_is_the_rare_class_in_every_unit(page, unit):
+    page.button_group(key="lt_unit").set_value(unit).run()
+    page.multiselect(key="lt_where_time_of_day").set_value(["night"]).run()
+    assert not page.exception
+    heights = bars(page)
+    assert min(heights, key=heights.get) == "Wheelchair"
+    line = next(str(m.value) for m in page.markdown if str(m.value).startswith("**Rarest"))
+    assert "Wheelchair" in line and "LVIS group **rare** (7 training images)" in line
+
+
+def test_over_the_whole_dataset_the_smallest_class_is_stroller(page):
+    assert metric(page, "Imbalance ratio") == "56.0" and metric(page, "Classes with data") == "10 of 10"
+    assert "Rarest by instances (over all splits): Stroller" in texts(page)
+
+
+def test_flagging_a_critical_class_changes_the_checklist(page):
+    assert verdicts(page)["Critical classes meet their minimum"] == "pass"
+    page.multiselect(key="lt_critical").set_value(["Wheelchair"]).run()
+    assert verdicts(page)["Critical classes meet their minimum"] == "fail"
+    assert "1 critical class below 300 instances: Wheelchair 274." in texts(page)
+    assert page.session_state["imbal.critical"] == {next(iter(page.session_state["imbal.critical"])): ["Wheelchair"]}
+    page.number_input(key="lt_critical_min").set_value(250).run()
+    assert verdicts(page)["Critical classes meet their minimum"] == "warn"  # 274 is below the comfortable 500
+
+
+@pytest.mark.parametrize(
+    "unit, standing",
+    [("instances", "274 instances (1.53%), 8 of 10 by size, in the tail; LVIS frequent (171 training images)"),
+     ("images", "223 images (3.06%), 8 of 10 by size, in the tail"),
+     ("pixels", "1,628,563 box area (px²) (1.45%), 6 of 10 by size, in the tail")],
+)
+def test_a_critical_class_shows_its_standing_in_each_unit(page, unit, standing):
+    page.multiselect(key="lt_critical").set_value(["Wheelchair"]).run()
+    page.button_group(key="lt_unit").set_value(unit).run()
+    line = next(str(m.value) for m in page.markdown if "Critical **Wheelchair**" in str(m.value))
+    assert standing in line
+    chart = next(c for c in page.get("plotly_chart") if c.proto.id.endswith("lt_bars"))
+    trace = json.loads(chart.proto.spec)["data"][0]  # every street class is LVIS-frequent: one trace
+    outline = dict(zip(trace["x"], trace["marker"]["line"]["width"]))
+    assert outline["Wheelchair"] > 0 and outline["Car"] == 0
+
+
+def test_thresholds_change_the_verdicts(page):
+    page.number_input(key="lt_max_ratio").set_value(60.0).run()
+    assert verdicts(page)["Long-tail ratio"] == "warn"
+    page.number_input(key="lt_min").set_value(160).run()
+    assert verdicts(page)["Minimum instances per class"] == "fail"  # Stroller 150
+    assert bars(page)["Stroller"] == 150
+
+
+def test_the_page_shows_the_verdicts_of_imbal_check(page, capsys):
+    assert main(["check", "--json", str(SAMPLES["street"].files()[0])]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert verdicts(page) == {r["title"]: r["status"] for r in doc["rules"]}
+    assert "2 of 6 rules fail" in texts(page) and "`imbal check` exits 1" in texts(page)
+
+
+def test_split_facets_and_colours(page):
+    page.selectbox(key="lt_split").set_value("test").run()
+    assert bars(page)["Wheelchair"] == 23
+    page.selectbox(key="lt_split").set_value("all splits").run()
+    page.button_group(key="lt_colour").set_value("split").run()
+    chart = next(c for c in page.get("plotly_chart") if c.proto.id.endswith("lt_bars"))
+    assert [t["name"] for t in json.loads(chart.proto.spec)["data"]] == ["train", "val", "test"]
+    page.toggle(key="lt_facets").set_value(True).run()
+    assert not page.exception and bars(page)["Wheelchair"] == 274
+
+
+@pytest.mark.parametrize("sample", list(SAMPLES))
+def test_every_sample(app, sample):
+    app.selectbox(key="sample_name").set_value(sample).run()
+    app.switch_page(PAGE).run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert not app.error, [e.value for e in app.error]
+    units = app.button_group(key="lt_unit").options
+    if sample == "surface":  # classification: no pixel unit, and the page says why
+        assert list(units) == ["images", "instances"] and "Pixels are not available" in texts(app)
+    else:
+        assert len(units) == 3

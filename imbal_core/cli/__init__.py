@@ -36,8 +36,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in commands():
-        importlib.import_module(f"{__name__}.{name}").register(sub)
+        try:
+            importlib.import_module(f"{__name__}.{name}").register(sub)
+        except Exception as exc:  # one broken command must not take the others down
+            failed = sub.add_parser(name, help=f"(unavailable: {type(exc).__name__})")
+            failed.set_defaults(handler=_unavailable(name, exc))
     return parser
+
+
+def _unavailable(name: str, exc: Exception):
+    def handler(args: argparse.Namespace) -> int:
+        print(f"imbal: the `{name}` command could not be loaded: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 3
+    return handler
 
 
 def main(argv: list[str] | None = None) -> int:

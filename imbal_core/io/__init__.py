@@ -1,7 +1,8 @@
 """Readers: one module per export format, behind :func:`load`.
 
 Every reader has the signature ``read_x(paths: list[Path], report: LoadReport, **options) -> Dataset``
-and returns tables built by :func:`imbal_core.dataset.build_dataset`.
+and returns tables built by :func:`imbal_core.dataset.build_dataset`. A reader module that reads
+files besides the given paths says which with ``extra_inputs(paths) -> list[Path]`` (cache key).
 """
 from __future__ import annotations
 
@@ -108,6 +109,9 @@ def load(
         return dataset
 
     extra = [Path(conditions)] if conditions is not None else []
+    module = importlib.import_module(READERS[fmt][0])
+    if hasattr(module, "extra_inputs"):  # files a reader reads besides the ones given (a names file)
+        extra += module.extra_inputs(path_list)
     key = cache_mod.InputKey(path_list + extra, fmt, options) if cache else None
     if key is not None and key.known is not None:
         hit = cache_mod.get(key.known)

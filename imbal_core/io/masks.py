@@ -281,3 +281,10 @@ def read_masks(paths: Sequence[str | Path], report: LoadReport | None = None, cl
         report=report,
         annotation_files=files,
     )
+
+
+def extra_inputs(paths: list[Path]) -> list[Path]:
+    """Files read besides ``paths`` (the class-names file may sit one folder up): they belong in
+    the cache key, so that editing them is noticed."""
+    found = (find_class_file(p) for p in paths)
+    return [f for f in found if f is not None]

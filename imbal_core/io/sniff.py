@@ -106,7 +106,7 @@ def _sniff_dir(root: Path) -> str:
             return "yolo"
         if (sub / "Annotations").is_dir():
             return "voc"
-    jsons = [p for n, p in names.items() if n.endswith(".json")]
+    jsons = [p for n, p in names.items() if n.endswith(".json") and not _is_results(p)]
     if jsons:  # e.g. Label Studio exports beside their label-config XML
         return sniff(jsons)
     if _looks_like_masks(root):
@@ -138,6 +138,15 @@ def _single_channel_png(path: Path) -> bool:
     """The PNG header's colour type is grey (0) or palette (3): class indices, not a photo."""
     head = _head(path, 32)
     return head.startswith(b"\x89PNG\r\n\x1a\n") and len(head) > 25 and head[25] in (0, 3)
+
+
+def _is_results(path: Path) -> bool:
+    """A COCO results (predictions) file, which may sit beside the export it scores."""
+    try:
+        _sniff_json(path)
+    except LoadError as exc:
+        return "results (predictions)" in str(exc)
+    return False
 
 
 def _has_yolo_yaml(root: Path) -> bool:

@@ -97,3 +97,16 @@ def test_an_unwritable_cache_still_loads(tmp_path, monkeypatch, calls):
     path.write_text(json.dumps(doc()))
     assert load(path).num_images == 3
     assert load(path).num_images == 3
+
+
+def test_a_masks_class_file_one_folder_up_is_part_of_the_key(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    (tmp_path / "masks").mkdir()
+    Image.fromarray(np.array([[0, 1], [1, 2]], np.uint8)).save(tmp_path / "masks" / "a.png")
+    names = tmp_path / "classes.txt"
+    names.write_text("background\nroad\nlane\n")
+    assert load(tmp_path / "masks", format="masks").class_names == ["road", "lane"]
+    names.write_text("background\nroad\nmarking\n")
+    assert load(tmp_path / "masks", format="masks").class_names == ["road", "marking"]

@@ -124,3 +124,9 @@ def test_grey_images_in_class_folders_are_an_image_folder(tmp_path):
     _mask_png(tmp_path / "3" / "a.png", "L")  # MNIST-like: root/class/image.png, grey
     (tmp_path / "classes.txt").write_text("0\n1\n2\n3\n")
     assert sniff([tmp_path]) == "folder"
+
+
+def test_a_results_file_beside_the_export_is_not_the_export(tmp_path):
+    (tmp_path / "annotations.json").write_text('{"images": [], "annotations": [], "categories": []}')
+    (tmp_path / "predictions.json").write_text('[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5}]')
+    assert sniff([tmp_path]) == "coco"

@@ -1,0 +1,289 @@
+"""Classification metrics: confusion matrix, per-class precision / recall / F1 / support, their
+macro / weighted / micro averages, accuracy, balanced accuracy and per-class PR AUC.
+
+Two levels:
+
+- :func:`classification_metrics` works on label arrays (and optional per-class scores); it is
+  what scikit-learn computes (``confusion_matrix``, ``precision_recall_fscore_support``,
+  ``balanced_accuracy_score``, ``average_precision_score`` one-vs-rest), to 1e-9, in NumPy.
+- :func:`evaluate_classification` takes a :class:`~imbal_core.Dataset` and matched
+  :class:`~imbal_core.io.predictions.Predictions` and evaluates every image that has exactly one
+  ground-truth label and a prediction; the others are counted in ``excluded``, not hidden.
+
+Definitions: precision = tp / predicted, recall = tp / support, F1 = 2 tp / (support + predicted);
+balanced accuracy = mean recall over the classes present; PR AUC = average precision of the
+class's score against "is this class" (AP = Σ (Rₙ − Rₙ₋₁) Pₙ over distinct score thresholds),
+NaN for a class with no positive image. Undefined values are NaN (see :mod:`._common`).
+"""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+import pyarrow as pa
+
+from ..dataset import Dataset
+from ..io.predictions import Predictions
+from ._common import Averages, ConfusionMatrix, PerClass, Undefined, aggregate_counts, divide, per_class
+from .table import class_table, select_images
+
+#: Above this many scores, the per-class PR AUCs are computed on two threads (NumPy sorts release the GIL).
+_THREADED_SCORES = 2_000_000
+
+
+@dataclass(frozen=True, eq=False)
+class ClassificationMetrics:
+    """Metrics of label arrays; arrays are aligned to ``class_names`` (index = class)."""
+
+    class_names: tuple[str, ...]
+    confusion: ConfusionMatrix
+    per_class: PerClass
+    pr_auc: np.ndarray  # NaN without scores or without positives
+    accuracy: float
+    balanced_accuracy: float
+
+    @property
+    def averages(self) -> tuple[Averages, Averages, Averages]:
+        """(macro, weighted, micro)."""
+        return self.per_class.averages()
+
+
+def _labels(values: np.ndarray | Sequence[int], name: str, n_classes: int) -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise ValueError(f"`{name}` must be one-dimensional. Got shape {arr.shape} instead.")
+    if arr.dtype.kind not in "iu":
+        raise ValueError(f"`{name}` must hold class indices (integers). Got dtype {arr.dtype} instead.")
+    if len(arr) and (arr.min() < 0 or arr.max() >= n_classes):
+        raise ValueError(f"`{name}` must hold class indices 0..{n_classes - 1}. Got values {arr.min()}..{arr.max()} instead.")
+    return arr.astype(np.int64, copy=False)
+
+
+def classification_metrics(
+    y_true: np.ndarray | Sequence[int],
+    y_pred: np.ndarray | Sequence[int],
+    n_classes: int | None = None,
+    *,
+    scores: np.ndarray | None = None,
+    class_names: Sequence[str] | None = None,
+    undefined: Undefined = "nan",
+) -> ClassificationMetrics:
+    """Metrics of ``y_true`` vs ``y_pred`` (class indices 0..n_classes-1).
+
+    ``n_classes`` (None: ``len(class_names)``, else the largest index + 1): classes never
+    present or never predicted still get a row. ``scores`` (n x n_classes): per-class scores
+    for PR AUC. ``undefined`` ("nan"): the value of a metric whose denominator is 0 ("zero" as
+    scikit-learn's default ``zero_division=0``).
+    """
+    if n_classes is None:
+        n_classes = len(class_names) if class_names is not None else int(max(np.max(y_true, initial=-1), np.max(y_pred, initial=-1)) + 1)
+    if n_classes < 1:
+        raise ValueError(f"`n_classes` must be at least 1. Got {n_classes} instead.")
+    y_true = _labels(y_true, "y_true", n_classes)
+    y_pred = _labels(y_pred, "y_pred", n_classes)
+    if len(y_true) != len(y_pred):
+        raise ValueError(f"`y_true` and `y_pred` must have the same length. Got {len(y_true)} and {len(y_pred)} instead.")
+    names = tuple(class_names) if class_names is not None else tuple(str(i) for i in range(n_classes))
+    if len(names) != n_classes:
+        raise ValueError(f"`class_names` must name {n_classes} classes. Got {len(names)} instead.")
+    # rows = ground truth, cols = predicted
+    matrix = np.bincount(y_true * n_classes + y_pred, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+    tp = np.diagonal(matrix).copy()
+    support, predicted = matrix.sum(axis=1), matrix.sum(axis=0)
+    pc_ = per_class(support, predicted, tp, undefined)
+    recall_present = divide(tp, support)
+    balanced = float(np.nanmean(recall_present)) if (support > 0).any() else float("nan")
+    accuracy = float(tp.sum() / len(y_true)) if len(y_true) else float("nan")
+    pr_auc = np.full(n_classes, np.nan)
+    if scores is not None:
+        scores = np.asarray(scores)
+        if scores.dtype.kind != "f":  # float32 stays float32: half the memory, same ranking
+            scores = scores.astype(np.float64)
+        if scores.shape != (len(y_true), n_classes):
+            raise ValueError(f"`scores` must have shape ({len(y_true)}, {n_classes}). Got {scores.shape} instead.")
+        pr_auc = pr_auc_per_class(y_true, scores)
+    return ClassificationMetrics(names, ConfusionMatrix(names, matrix), pc_, pr_auc, accuracy, balanced)
+
+
+def average_precision(positive: np.ndarray, score: np.ndarray) -> float:
+    """Average precision of ``score`` for the boolean ``positive`` (scikit-learn's
+    ``average_precision_score``); NaN when there is no positive or a score is NaN."""
+    positive = np.asarray(positive, dtype=bool)
+    score = np.asarray(score)
+    if score.dtype.kind != "f":
+        score = score.astype(np.float64)
+    return _average_precision(score, score[positive])
+
+
+def _average_precision(score: np.ndarray, positive_scores: np.ndarray) -> float:
+    """AP = Σₜ (Rₜ − Rₜ₋₁) Pₜ over distinct thresholds t, written as the mean over positives of
+    the precision among the items scoring at least as high as the positive: two sorts (all
+    scores, the positives') instead of an argsort, about twice as fast on a million scores."""
+    if not len(positive_scores):
+        return float("nan")
+    ranked = np.sort(score)  # NaN sorts last
+    if np.isnan(ranked[-1]):
+        return float("nan")
+    pos = np.sort(positive_scores)
+    at_least = len(ranked) - np.searchsorted(ranked, pos, side="left")  # items scoring >= each positive
+    positives_at_least = len(pos) - np.searchsorted(pos, pos, side="left")
+    return float(np.mean(positives_at_least / at_least))
+
+
+def pr_curve(positive: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Precision, recall and threshold at each distinct score, highest threshold first.
+
+    The points of scikit-learn's ``precision_recall_curve`` (without its final (recall 0,
+    precision 1) anchor), in the reverse order; empty arrays when there is no positive or a
+    score is NaN.
+    """
+    positive = np.asarray(positive, dtype=bool)
+    score = np.asarray(score)
+    if score.dtype.kind != "f":
+        score = score.astype(np.float64)
+    n_pos = int(positive.sum())
+    if n_pos == 0 or np.isnan(score).any():
+        empty = np.zeros(0)
+        return empty, empty, empty
+    order = np.argsort(-score, kind="stable")
+    s = score[order]
+    last = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]  # the last item of each distinct score
+    tps = np.cumsum(positive[order])[last]
+    return tps / (last + 1), tps / n_pos, s[last]
+
+
+def pr_auc_per_class(y_true: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """One-vs-rest average precision of each score column (NaN for a class without positives)."""
+    y_true = np.asarray(y_true, dtype=np.int64)
+    n_classes = scores.shape[1]
+    by_class = np.argsort(y_true, kind="stable")  # the positives of class c: one slice of this
+    bounds = np.searchsorted(y_true[by_class], np.arange(n_classes + 1))
+
+    def one(c: int) -> float:
+        column = scores[:, c].copy()  # a strided copy of one column beats transposing the matrix
+        return _average_precision(column, column[by_class[bounds[c]:bounds[c + 1]]])
+
+    if scores.size >= _THREADED_SCORES and n_classes > 1:
+        with ThreadPoolExecutor(max_workers=2) as pool:  # NumPy copies and sorts release the GIL
+            return np.array(list(pool.map(one, range(n_classes))), dtype=np.float64)
+    return np.array([one(c) for c in range(n_classes)], dtype=np.float64)
+
+
+# --------------------------------------------------------------------------- on a dataset
+
+
+@dataclass(frozen=True, eq=False)
+class ClassificationEvaluation:
+    """A classifier's predictions against a classification dataset.
+
+    ``classes``: one row per class (see :func:`.table.class_table`); ``items``: one row per
+    evaluated image (``image_id``, ``true``, ``predicted``, ``score``); ``scores``: per-class
+    scores of those images (None without score columns); ``counts``: additive (image, class)
+    tp / fp / fn for slicing; ``excluded``: images left out and why.
+    """
+
+    class_names: tuple[str, ...]
+    classes: pa.Table
+    confusion: ConfusionMatrix
+    macro: Averages
+    weighted: Averages
+    micro: Averages
+    accuracy: float
+    balanced_accuracy: float
+    items: pa.Table
+    scores: np.ndarray | None
+    counts: pa.Table
+    excluded: dict[str, int] = field(default_factory=dict)
+    task: str = "classification"
+
+    @property
+    def images(self) -> int:
+        return self.items.num_rows
+
+    @property
+    def coco(self) -> None:
+        """No COCO AP for classification (uniform with the other evaluations)."""
+        return None
+
+    @property
+    def image_ids(self) -> np.ndarray:
+        return self.items.column("image_id").to_numpy()
+
+    def pr_curve(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(recall, precision) of one class (empty without scores or positives)."""
+        if self.scores is None:
+            return np.zeros(0), np.zeros(0)
+        c = self.class_names.index(name)
+        true = self.items.column("true").to_numpy()
+        precision, recall, _ = pr_curve(true == c, self.scores[:, c])
+        return recall, precision
+
+    def to_dict(self) -> dict:
+        from .export import evaluation_dict
+
+        return evaluation_dict(self)
+
+
+def evaluate_classification(dataset: Dataset, predictions: Predictions, *, split: str | Sequence[str] | None = None,
+                            undefined: Undefined = "nan") -> ClassificationEvaluation:
+    """Evaluate classification ``predictions`` (matched to ``dataset``) on its images.
+
+    ``split`` (None: all images): evaluate only the images of this split (or these splits).
+    Images without a prediction, without a label or with several labels are left out and
+    counted in ``excluded``.
+    """
+    if dataset.task != "classification" or predictions.kind != "classification":
+        raise ValueError(f"Classification evaluation needs a classification dataset and predictions. "
+                         f"Got a {dataset.task} dataset and {predictions.kind} predictions instead.")
+    if predictions.coverage is None:
+        raise ValueError("`predictions` must be matched to the dataset first (read them with the dataset, "
+                         "or call imbal_core.io.predictions.match_predictions).")
+    names = tuple(dataset.class_names)
+    n_img = dataset.num_images
+    keep = select_images(dataset, split)
+    anns = dataset.annotations
+    labels_per_image = np.bincount(anns.column("image_id").to_numpy(), minlength=n_img)
+    truth = np.full(n_img, -1, dtype=np.int64)
+    single = labels_per_image == 1
+    img = anns.column("image_id").to_numpy()
+    cat = anns.column("category_id").to_numpy().astype(np.int64)
+    mask = single[img]
+    truth[img[mask]] = cat[mask]
+    rows = predictions.matched()
+    pred_img = rows.column("image_id").to_numpy()
+    predicted = np.full(n_img, -1, dtype=np.int64)
+    predicted[pred_img] = rows.column("category_id").to_numpy().astype(np.int64)
+    row_of = np.full(n_img, -1, dtype=np.int64)
+    row_of[pred_img] = np.arange(len(pred_img))
+    chosen = keep & single & (predicted >= 0)
+    excluded = {
+        "no_prediction": int((keep & (labels_per_image >= 1) & (predicted < 0)).sum()),
+        "no_label": int((keep & (labels_per_image == 0)).sum()),
+        "several_labels": int((keep & (labels_per_image > 1)).sum()),
+    }
+    image_ids = np.flatnonzero(chosen)
+    y_true, y_pred = truth[image_ids], predicted[image_ids]
+    pred_rows = row_of[image_ids]
+    all_scores = predictions.score_matrix(rows)
+    scores = all_scores[pred_rows] if all_scores is not None else None
+    if scores is not None and np.isnan(scores).all():
+        scores = None
+    metrics = classification_metrics(y_true, y_pred, len(names), scores=scores, class_names=names, undefined=undefined)
+    score_col = rows.column("score").to_numpy(zero_copy_only=False).astype(np.float64)[pred_rows] \
+        if len(pred_rows) else np.zeros(0)
+    items = pa.table({"image_id": pa.array(image_ids, pa.int64()), "true": pa.array(y_true, pa.int32()),
+                      "predicted": pa.array(y_pred, pa.int32()), "score": pa.array(score_col, pa.float64(),
+                                                                                     mask=np.isnan(score_col))})
+    right = y_true == y_pred
+    ones = np.ones(len(image_ids), np.int64)
+    # each image: a tp for its class when right; else a fn for the true class and a fp for the predicted one
+    counts = aggregate_counts(np.r_[image_ids, image_ids], np.r_[y_true, y_pred],
+                              np.r_[right * ones, np.zeros_like(ones)], np.r_[np.zeros_like(ones), ~right * ones],
+                              np.r_[~right * ones, np.zeros_like(ones)], len(names))
+    macro, weighted, micro = metrics.averages
+    table = class_table(dataset, metrics.per_class, pr_auc=metrics.pr_auc)
+    return ClassificationEvaluation(names, table, metrics.confusion, macro, weighted, micro, metrics.accuracy,
+                                    metrics.balanced_accuracy, items, scores, counts, excluded)
+

@@ -1,0 +1,103 @@
+"""The Splits page, driven: the current splits' verdicts, generating new splits, and downloads that reload with the
+same split membership."""
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pandas as pd
+import pytest
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+import imbal_core
+
+from .conftest import metric, texts
+
+PAGE = "views/splits.py"
+
+
+@pytest.fixture
+def downloads(monkeypatch):
+    """file name -> bytes of every download button the last run rendered."""
+    files: dict[str, bytes] = {}
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def record(self, path_or_data, mimetype, kind, filename=None):
+        if filename:
+            files[filename] = path_or_data
+        return original(self, path_or_data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
+    return files
+
+
+@pytest.fixture
+def page(app):
+    app.switch_page(PAGE).run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def generate(at, ratios="0.8, 0.1, 0.1", seed=0):
+    at.text_input(key="gen_ratios").set_value(ratios)
+    at.number_input(key="gen_seed").set_value(seed)
+    at.button[0].click().run()  # the form's submit button
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_current_splits_are_judged(page):
+    assert metric(page, "Groups in several splits") == "0" and metric(page, "File names in several splits") == "0"
+    assert metric(page, "Label-distribution error") == "0.00701"
+    text = texts(page)
+    assert "**val** — 430 images (14.3%)" in text and "camera divergence" in text
+
+
+def test_generating_beats_the_old_splits_and_downloads_coco_that_reloads(downloads, page, tmp_path):
+    generate(page)
+    after = float(metric(page, "LD error, instances"))
+    assert after < 0.0015 < 0.00701
+    assert metric(page, "Units placed whole") == "73"
+    assert "Not kept in proportion, so free to drift" in texts(page)
+    data = downloads["splits_coco.zip"]
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        assert sorted(zf.namelist()) == ["instances_test.json", "instances_train.json", "instances_val.json"]
+        zf.extractall(tmp_path)
+    again = imbal_core.load(sorted(tmp_path.glob("*.json")), cache=False)
+    assignment = pd.read_csv(io.BytesIO(downloads["imbal_split_assignment.csv"]))
+    reloaded = dict(zip(again.images.column("source_id").to_pylist(),
+                        again.images.column("split").combine_chunks().dictionary_decode().to_pylist()))
+    assert reloaded == dict(zip(assignment["source_id"].astype(str), assignment["split"]))
+
+
+def test_a_different_seed_and_csv_format(downloads, page):
+    generate(page, seed=1)
+    first = downloads["imbal_split_assignment.csv"]
+    page.segmented_control(key="gen_format").set_value("csv").run()
+    table = pd.read_csv(io.BytesIO(downloads["splits.csv"]))
+    assert list(table.columns) == ["image", "split"] and len(table) == 3005
+    generate(page, seed=2)
+    assert downloads["imbal_split_assignment.csv"] != first
+
+
+def test_bad_ratios_show_an_error_not_a_traceback(page):
+    generate(page, ratios="0.8, 0.3")
+    assert any("`ratios` must add up to 1" in e.value for e in page.error)
+
+
+def test_two_splits_on_another_sample(app):
+    app.selectbox(key="sample_name").set_value("surface").run()
+    app.switch_page(PAGE).run()
+    assert not app.exception and not app.error
+    generate(app, ratios="0.7, 0.3")
+    assert metric(app, "Units placed whole") == "6,000"  # no groups: every image on its own
+    assert "**val** — 1,800 images (30.0%)" in texts(app)
+
+
+@pytest.mark.parametrize("sample", ["street", "surface", "lanes", "street_daily"])
+def test_runs_on_every_sample(app, sample):
+    app.selectbox(key="sample_name").set_value(sample).run()
+    app.switch_page(PAGE).run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert not app.error, [e.value for e in app.error]
+    assert "Generate new splits" in texts(app)

@@ -277,8 +277,11 @@ def solve(
     w = strategy_weights(spec, names, n, images, total_images)
     active = n > 0
     warnings: list[str] = []
-    lower = np.where(active, np.ceil(np.round(spec.floor * n, 6)), 0).astype(np.int64)
-    upper = np.where(active, np.floor(np.round(spec.cap * n, 6)), 0).astype(np.int64)
+    # Whole-number bounds; the relative tolerance absorbs float noise (0.3 * 10 = 3.0000000000000004)
+    # without erasing a floor that is tiny but positive.
+    low, high = spec.floor * n, spec.cap * n
+    lower = np.where(active, np.ceil(low - 1e-9 * np.maximum(low, 1)), 0).astype(np.int64)
+    upper = np.where(active, np.floor(high + 1e-9 * np.maximum(high, 1)), 0).astype(np.int64)
     budget = spec.budget if spec.budget is not None else _default_budget(spec, n, w)
 
     if not w[active].any():

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from imbal_core.plan import make_spec, parse_counts, read_targets, solve
@@ -201,6 +201,7 @@ strategies = st.sampled_from(["balanced", "sqrt", "effective-number", "repeat-fa
 @settings(max_examples=300, deadline=None)
 @given(counts=counts_lists, strategy=strategies, cap=st.floats(1, 20), floor=st.floats(0, 1),
        budget_share=st.floats(0.01, 25))
+@example(counts=[1, 1], strategy="balanced", cap=1.0, floor=1.192092896e-07, budget_share=0.5)  # a floor that rounds away
 def test_bounds_hold_and_the_budget_is_met_exactly_when_feasible(counts, strategy, cap, floor, budget_share):
     names = [f"c{i}" for i in range(len(counts))]
     budget = max(1, int(sum(counts) * budget_share))
@@ -209,7 +210,10 @@ def test_bounds_hold_and_the_budget_is_met_exactly_when_feasible(counts, strateg
     with np.errstate(invalid="ignore"):
         assert (plan.effective <= cap * n + 1e-9).all(), "no multiplier above the cap"
         assert (plan.effective >= floor * n - 1e-9).all(), "no multiplier below the floor"
-    lower, upper = np.ceil(np.round(floor * n, 6)).sum(), np.floor(np.round(cap * n, 6)).sum()
+    # whole-number bounds: at least ceil(floor * n) (a tiny positive floor still means 1), at most floor(cap * n)
+    low, high = floor * n, cap * n
+    lower = np.ceil(low - 1e-9 * np.maximum(low, 1)).sum()
+    upper = np.floor(high + 1e-9 * np.maximum(high, 1)).sum()
     if lower <= budget <= upper:
         assert plan.total_effective == budget and plan.feasible
     else:

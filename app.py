@@ -12,9 +12,7 @@ for spec in discover():
         st.Page(spec.path, title=spec.title, icon=spec.icon, default=spec.path == "views/overview.py")
     )
 
+st.logo("assets/logo.svg", size="large")
 navigation = st.navigation(sections)
-with st.sidebar:
-    st.markdown("## imbal")
-    st.caption("Per-class dataset health for computer vision")
 loader.sidebar()
 navigation.run()

@@ -89,7 +89,8 @@ def _extras() -> tuple[str | None, str | None, tuple]:
     with st.expander("Conditions and predictions (optional)"):
         sidecar = st.file_uploader("Conditions sidecar (CSV / Parquet keyed by file name or image id)",
                                    type=["csv", "tsv", "parquet"], key="upload_conditions")
-        preds = st.file_uploader("Predictions for the Evaluation page (COCO results JSON, YOLO txt zip, or CSV)",
+        preds = st.file_uploader("Predictions, for the Evaluation and Active learning pages (COCO results JSON, "
+                                 "YOLO txt zip, or CSV)",
                                  type=["json", "csv", "parquet", "zip", "txt"], key="upload_predictions")
     cond_path = str(save_upload(sidecar.name, sidecar.getvalue())) if sidecar else None
     pred_path = str(save_upload(preds.name, preds.getvalue())) if preds else None
@@ -141,6 +142,7 @@ def _request() -> Request | Refused | None:
 def sidebar() -> None:
     """Draw the data source in the sidebar and keep the session's dataset in step with it."""
     with st.sidebar:
+        st.caption("Per-class dataset health for computer vision")
         st.markdown("### Data")
         request = _request()
         if request is None:

@@ -1,15 +1,53 @@
 """imbal: per-class dataset health for computer vision.
 
 >>> import imbal_core
->>> ds = imbal_core.load("instances_val2017.json")
->>> imbal_core.cube(ds, ("split", "time_of_day"))
+>>> ds = imbal_core.load("instances_train2017.json")       # any supported export
+>>> imbal_core.cube(ds, ("split", "time_of_day"))           # images / instances / pixels per cell and class
+>>> imbal_core.long_tail(ds).metrics                        # imbalance ratio, Gini, evenness ...
+>>> imbal_core.check(ds)                                    # the data-health checklist (`imbal check`)
+>>> imbal_core.hidden_subgroups(ds, "time_of_day")          # class x condition gaps, ranked
+>>> imbal_core.make_splits(ds, (0.8, 0.1, 0.1), seed=0)     # stratified, group-aware splits
+>>> imbal_core.solve({"Car": 6000, "Wheelchair": 300}, budget=5000, cap=5)   # a rebalancing plan
+
+The analyses live in their own modules (``imbal_core.longtail``, ``.health``, ``.hierarchy``,
+``.strata``, ``.splits``, ``.splitting``, ``.plan``, ``.evaluate``, ``.quotas``, ``.active``);
+the names below are imported from them on first use, so ``import imbal_core`` stays light.
 """
+from importlib import import_module
+
 from .cube import class_totals, cube
 from .dataset import Dataset, SchemaError, build_dataset, validate
 from .io import load
 from .report import LoadError, LoadReport
+from .summary import summarize
+
+_LAZY = {
+    "long_tail": "longtail",
+    "check": "health",
+    "HealthConfig": "health",
+    "suggest_merges": "hierarchy",
+    "apply_merges": "hierarchy",
+    "hidden_subgroups": "strata",
+    "strata_table": "strata",
+    "check_splits": "splits",
+    "make_splits": "splitting",
+    "solve": "plan",
+    "fit_weights": "plan",
+    "plan_for_dataset": "plan",
+    "evaluate": "evaluate",
+    "read_predictions": "io.predictions",
+}
 
 __all__ = [
-    "Dataset", "LoadError", "LoadReport", "SchemaError", "build_dataset", "class_totals", "cube", "load", "validate",
+    "Dataset", "LoadError", "LoadReport", "SchemaError", "build_dataset", "class_totals", "cube", "load",
+    "summarize", "validate", *_LAZY,
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'imbal_core' has no attribute {name!r}")

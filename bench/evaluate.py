@@ -1,6 +1,6 @@
 """Evaluation benchmark: detection against pycocotools, classification metrics at 1M predictions.
 
-    .venv/bin/python bench/evaluate.py [--runs 3] [--out /tmp/imbal-bench-eval]
+    .venv/bin/python bench/evaluate.py [--runs 3] [--out /tmp/imbal-bench-eval] [--part classification]
 
 Detection: a generated COCO export of 5,000 images / 40,000 boxes over 80 long-tail classes
 and 100,000 scored detections (jittered true boxes, class swaps, duplicates, background
@@ -11,9 +11,11 @@ boxes). Each timed run is its own process, so nothing is warm that a real run wo
   ``evaluate_detection`` (COCOeval for AP / AR per class, plus the matched confusion matrix and
   per-class precision / recall / F1 at score 0.5, IoU 0.5).
 
-Classification: 1,000,000 predictions over 100 classes, ``classification_metrics`` on labels
-(confusion, per-class P / R / F1, averages, balanced accuracy), and separately with a float32
-score matrix (adds the 100 one-vs-rest PR AUCs). Medians are printed.
+Classification: 1,000,000 predictions over 100 long-tail classes, ``classification_metrics`` on
+labels (confusion, per-class P / R / F1, averages, balanced accuracy); the same with a float32
+score matrix (C order; adds the 100 one-vs-rest PR AUCs); and the PR AUCs alone
+(``pr_auc_per_class``) on those scores (uniform, the predicted class's raised by 1) and on
+softmax-like scores (crowded near 0). Medians are printed.
 """
 from __future__ import annotations
 
@@ -111,6 +113,7 @@ def run_child(kind: str, gt: Path, pred: Path) -> tuple[float, float]:
 
 def classification(runs: int) -> dict[str, list[float]]:
     from imbal_core.evaluate import classification_metrics
+    from imbal_core.evaluate.ranking import pr_auc_per_class
 
     rng = np.random.default_rng(0)
     n, C = 1_000_000, 100
@@ -118,16 +121,24 @@ def classification(runs: int) -> dict[str, list[float]]:
     y_true = rng.choice(C, size=n, p=freq / freq.sum())
     right = rng.random(n) < 0.7
     y_pred = np.where(right, y_true, rng.integers(0, C, n))
-    times: dict[str, list[float]] = {"labels": [], "labels + scores": []}
     scores = rng.random((n, C), dtype=np.float32)
     scores[np.arange(n), y_pred] += 1.0
+    softmax = rng.normal(0, 2, (n, C)).astype(np.float32)
+    softmax[np.arange(n), y_pred] += 6
+    softmax = np.exp(softmax - softmax.max(axis=1, keepdims=True))
+    softmax /= softmax.sum(axis=1, keepdims=True)
+    runs_of = {
+        "labels": lambda: classification_metrics(y_true, y_pred, C),
+        "labels + scores": lambda: classification_metrics(y_true, y_pred, C, scores=scores),
+        "PR AUC alone": lambda: pr_auc_per_class(y_true, scores),
+        "PR AUC, softmax": lambda: pr_auc_per_class(y_true, softmax),
+    }
+    times: dict[str, list[float]] = {kind: [] for kind in runs_of}
     for _ in range(runs):
-        t = time.perf_counter()
-        classification_metrics(y_true, y_pred, C)
-        times["labels"].append(time.perf_counter() - t)
-        t = time.perf_counter()
-        classification_metrics(y_true, y_pred, C, scores=scores)
-        times["labels + scores"].append(time.perf_counter() - t)
+        for kind, run in runs_of.items():  # interleaved, so load changes hit all
+            t = time.perf_counter()
+            run()
+            times[kind].append(time.perf_counter() - t)
     return times
 
 
@@ -135,12 +146,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--out", type=Path, default=Path("/tmp/imbal-bench-eval"))
+    parser.add_argument("--part", choices=["all", "detection", "classification"], default="all")
     args = parser.parse_args()
-    gt, pred = generate(args.out)
+    if args.part != "classification":
+        detection(args.runs, args.out)
+    if args.part != "detection":
+        print("classification: 1,000,000 predictions, 100 classes")
+        for kind, values in classification(args.runs).items():
+            print(f"  {kind:16} median {statistics.median(values):6.3f} s  runs {', '.join(f'{v:.3f}' for v in values)}")
+
+
+def detection(runs: int, out: Path) -> None:
+    gt, pred = generate(out)
     print(f"detection: {N_IMAGES:,} images, {N_GT:,} boxes, {N_PRED:,} detections ({gt.stat().st_size / 1e6:.1f} MB GT)")
     times: dict[str, list[float]] = {"pycocotools": [], "imbal": []}
     aps = {}
-    for _ in range(args.runs):
+    for _ in range(runs):
         for kind in ("pycocotools", "imbal"):  # interleaved, so load changes hit both
             seconds, ap = run_child(kind, gt, pred)
             times[kind].append(seconds)
@@ -149,9 +170,6 @@ def main() -> None:
         print(f"  {kind:12} median {statistics.median(values):6.2f} s  runs {', '.join(f'{v:.2f}' for v in values)}  AP {aps[kind]:.4f}")
     ratio = statistics.median(times["imbal"]) / statistics.median(times["pycocotools"])
     print(f"  imbal / pycocotools = {ratio:.2f} (budget 1.20)")
-    print("classification: 1,000,000 predictions, 100 classes")
-    for kind, values in classification(args.runs).items():
-        print(f"  {kind:16} median {statistics.median(values):6.2f} s  runs {', '.join(f'{v:.2f}' for v in values)}")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@
 >>> hard_negatives(ev, ds).to_pandas()                         # confident mistakes, ranked per class
 
 Modules: :mod:`.classification`, :mod:`.detection` (with :mod:`.coco`), :mod:`.segmentation`,
-:mod:`.slices`, :mod:`.hard_negatives`; shared conventions in :mod:`._common`.
+:mod:`.slices`, :mod:`.hard_negatives`, :mod:`.ranking` (PR AUC); shared conventions in :mod:`._common`.
 """
 from __future__ import annotations
 

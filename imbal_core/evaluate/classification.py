@@ -12,12 +12,12 @@ Two levels:
 
 Definitions: precision = tp / predicted, recall = tp / support, F1 = 2 tp / (support + predicted);
 balanced accuracy = mean recall over the classes present; PR AUC = average precision of the
-class's score against "is this class" (AP = Σ (Rₙ − Rₙ₋₁) Pₙ over distinct score thresholds),
-NaN for a class with no positive image. Undefined values are NaN (see :mod:`._common`).
+class's score against "is this class" (AP = Σ (Rₙ − Rₙ₋₁) Pₙ over distinct score thresholds,
+computed in :mod:`.ranking`), NaN for a class with no positive image. Undefined values are NaN
+(see :mod:`._common`).
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -27,10 +27,8 @@ import pyarrow as pa
 from ..dataset import Dataset
 from ..io.predictions import Predictions
 from ._common import Averages, ConfusionMatrix, PerClass, Undefined, aggregate_counts, divide, per_class
+from .ranking import average_precision, pr_auc_per_class, pr_curve  # noqa: F401 (average_precision: re-exported)
 from .table import class_table, select_images
-
-#: Above this many scores, the per-class PR AUCs are computed on two threads (NumPy sorts release the GIL).
-_THREADED_SCORES = 2_000_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -105,70 +103,6 @@ def classification_metrics(
             raise ValueError(f"`scores` must have shape ({len(y_true)}, {n_classes}). Got {scores.shape} instead.")
         pr_auc = pr_auc_per_class(y_true, scores)
     return ClassificationMetrics(names, ConfusionMatrix(names, matrix), pc_, pr_auc, accuracy, balanced)
-
-
-def average_precision(positive: np.ndarray, score: np.ndarray) -> float:
-    """Average precision of ``score`` for the boolean ``positive`` (scikit-learn's
-    ``average_precision_score``); NaN when there is no positive or a score is NaN."""
-    positive = np.asarray(positive, dtype=bool)
-    score = np.asarray(score)
-    if score.dtype.kind != "f":
-        score = score.astype(np.float64)
-    return _average_precision(score, score[positive])
-
-
-def _average_precision(score: np.ndarray, positive_scores: np.ndarray) -> float:
-    """AP = Σₜ (Rₜ − Rₜ₋₁) Pₜ over distinct thresholds t, written as the mean over positives of
-    the precision among the items scoring at least as high as the positive: two sorts (all
-    scores, the positives') instead of an argsort, about twice as fast on a million scores."""
-    if not len(positive_scores):
-        return float("nan")
-    ranked = np.sort(score)  # NaN sorts last
-    if np.isnan(ranked[-1]):
-        return float("nan")
-    pos = np.sort(positive_scores)
-    at_least = len(ranked) - np.searchsorted(ranked, pos, side="left")  # items scoring >= each positive
-    positives_at_least = len(pos) - np.searchsorted(pos, pos, side="left")
-    return float(np.mean(positives_at_least / at_least))
-
-
-def pr_curve(positive: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Precision, recall and threshold at each distinct score, highest threshold first.
-
-    The points of scikit-learn's ``precision_recall_curve`` (without its final (recall 0,
-    precision 1) anchor), in the reverse order; empty arrays when there is no positive or a
-    score is NaN.
-    """
-    positive = np.asarray(positive, dtype=bool)
-    score = np.asarray(score)
-    if score.dtype.kind != "f":
-        score = score.astype(np.float64)
-    n_pos = int(positive.sum())
-    if n_pos == 0 or np.isnan(score).any():
-        empty = np.zeros(0)
-        return empty, empty, empty
-    order = np.argsort(-score, kind="stable")
-    s = score[order]
-    last = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]  # the last item of each distinct score
-    tps = np.cumsum(positive[order])[last]
-    return tps / (last + 1), tps / n_pos, s[last]
-
-
-def pr_auc_per_class(y_true: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """One-vs-rest average precision of each score column (NaN for a class without positives)."""
-    y_true = np.asarray(y_true, dtype=np.int64)
-    n_classes = scores.shape[1]
-    by_class = np.argsort(y_true, kind="stable")  # the positives of class c: one slice of this
-    bounds = np.searchsorted(y_true[by_class], np.arange(n_classes + 1))
-
-    def one(c: int) -> float:
-        column = scores[:, c].copy()  # a strided copy of one column beats transposing the matrix
-        return _average_precision(column, column[by_class[bounds[c]:bounds[c + 1]]])
-
-    if scores.size >= _THREADED_SCORES and n_classes > 1:
-        with ThreadPoolExecutor(max_workers=2) as pool:  # NumPy copies and sorts release the GIL
-            return np.array(list(pool.map(one, range(n_classes))), dtype=np.float64)
-    return np.array([one(c) for c in range(n_classes)], dtype=np.float64)
 
 
 # --------------------------------------------------------------------------- on a dataset

@@ -158,7 +158,7 @@ def _ranked(evaluation: Any, codes: np.ndarray, evaluated: np.ndarray, V: int, C
                 ap[v], ap50[v] = result["ap"], result["ap50"]
         out["ap"], out["ap50"] = ap, ap50
     if evaluation.task == "classification" and evaluation.scores is not None:
-        from .classification import pr_auc_per_class
+        from .ranking import pr_auc_per_class
 
         true = evaluation.items.column("true").to_numpy().astype(np.int64)
         value_of_item = codes[evaluation.image_ids]

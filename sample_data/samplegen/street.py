@@ -1,6 +1,6 @@
 """``street/``: detection, COCO boxes plus a simulated detector's results.
 
-Planted pattern, a **hidden subgroup gap**: Wheelchair is about 2% of daytime instances but about
+Planted pattern, a **hidden subgroup gap**: Wheelchair is about 1% of daytime instances but about
 0.2% of night-time ones (:data:`~samplegen.common.STREET_COUNTS`), while its overall count only
 looks rare. The dashboard's subgroup views exist to find exactly this; the per-class totals hide it.
 

@@ -39,6 +39,8 @@ _EPS = 1e-12
 DENSE_CELLS = 2_000_000
 #: At most this many blocks per pair of splits are scored in one pass (a seeded sample).
 MAX_CANDIDATES = 20_000
+#: Two splits with at most this many pairs of blocks between them have every swap scored (else the best 16 a side).
+FULL_SWAP_PAIRS = 4_096
 
 
 @dataclass
@@ -228,8 +230,11 @@ class Search:
         in_s, in_t = np.flatnonzero(self.assign == s), np.flatnonzero(self.assign == t)
         if not len(in_s) or not len(in_t):
             return 0.0, -1, -1
-        cs = in_s[np.argsort(self._move_deltas(in_s, s, t, with_size=False), kind="stable")[:k]]
-        ct = in_t[np.argsort(self._move_deltas(in_t, t, s, with_size=False), kind="stable")[:k]]
+        if len(in_s) * len(in_t) <= FULL_SWAP_PAIRS:  # few blocks (a few dozen drives): try every pair
+            cs, ct = in_s, in_t
+        else:  # the k most promising blocks on each side
+            cs = in_s[np.argsort(self._move_deltas(in_s, s, t, with_size=False), kind="stable")[:k]]
+            ct = in_t[np.argsort(self._move_deltas(in_t, t, s, with_size=False), kind="stable")[:k]]
         delta = np.zeros((len(cs), len(ct)))
         for f in self.families:
             d = f.rows(cs)[:, None, :] - f.rows(ct)[None, :, :]  # what s gives to t

@@ -492,6 +492,7 @@ def select_batch(pool: Pool, n: int, quotas: Mapping[str, float] | None = None, 
     filled = {c: 0 for c in needs}
     pointer = {c: 0 for c in needs}
     active = {c for c in shares if shares[c] > 0}
+    exhausted: set[str] = set()
     while active and len(chosen) < n:
         c = min(active, key=lambda k: (filled[k] / shares[k], -needs[k], k))
         lst = candidates[c]
@@ -499,13 +500,15 @@ def select_batch(pool: Pool, n: int, quotas: Mapping[str, float] | None = None, 
             pointer[c] += 1
         if pointer[c] >= len(lst):  # out of candidates: its unused slots go to the others, in proportion
             active.discard(c)
+            exhausted.add(c)
             spare = shares[c] - filled[c]
             shares[c] = filled[c]
-            others = {k: needs[k] for k in active}
+            # every class not out of candidates, including those that already filled their share
+            others = {k: needs[k] for k in shares if k not in exhausted}
             room = {k: caps[k] - shares[k] for k in others}
             for k, extra in _shares(spare, others, room).items():
                 shares[k] += extra
-            active = {k for k in active if shares[k] > filled[k]}
+            active = {k for k in others if shares[k] > filled[k]}
             continue
         take(lst[pointer[c]], c)
         filled[c] += 1

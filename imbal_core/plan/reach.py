@@ -61,7 +61,9 @@ def with_notes(result: "ImageWeights", inc: "Incidence", plan: ClassPlan, rows: 
             f"(worst: {result.classes[worst[0]]} {errors[worst[0]]:+.0%}).")
     if best is not None:
         head += (" No weights within the floor and cap can meet them all: the best possible worst miss is "
-                 f"{best:.0%}." if best > TOLERANCE else
+                 f"{best:.0%}." if best >= 0.095 else  # one decimal near 5%: "5%" would contradict "more than 5%"
+                 " No weights within the floor and cap can meet them all: the best possible worst miss is "
+                 f"{best:.1%}." if best > TOLERANCE else
                  f" Weights keeping every class within 5% exist (best possible worst miss {best:.1%}); the fitted "
                  "ones spread the misses differently: they minimise the squared misses, not the worst one.")
     notes = [head]

@@ -249,7 +249,20 @@ def test_street_sample_verdicts():
         "split_counts": "pass", "classes_in_every_split": "pass", "splits_stratified": "fail",
         "min_instances": "pass", "critical_min_instances": "pass", "long_tail_ratio": "fail",
     }
-    assert report.rule("splits_stratified").classes[0] == "Wheelchair"  # 3.97% of test images vs 8.16% of train
-    assert report.rule("long_tail_ratio").classes == ("Stroller", "Car")  # 8,400 / 150 = 56
+    assert report.exit_code == 1
+    # Counted from sample_data/street/annotations.json with plain Python (images holding the class per split).
+    # Worst cell: Wheelchair in 13 of 479 test images vs 114 of 2,096 train images, -50.1% (fail beyond 50%);
+    # next Truck in test, 104 of 479 vs 323 of 2,096, +41%. Beyond 25% also Motorcycle (test -36%, val -35%),
+    # Bicycle (val -33%), Traffic light (test -32%), Stroller (test -30%), Person (test -27%).
+    stratified = report.rule("splits_stratified")
+    assert stratified.classes == ("Wheelchair", "Truck", "Motorcycle", "Bicycle", "Traffic light", "Stroller", "Person")
+    worst = stratified.numbers["cells"][0]
+    assert (worst["class"], worst["split"]) == ("Wheelchair", "test")
+    assert worst["deviation"] == pytest.approx((13 / 479) / (114 / 2096) - 1) and worst["deviation"] < -0.5
+    # Car 8,400 / Wheelchair 159 = 52.8: above 50 (fail); only Wheelchair is below 8,400 / 50 = 168
+    ratio = report.rule("long_tail_ratio")
+    assert ratio.numbers["ratio"] == pytest.approx(8400 / 159)
+    assert ratio.classes == ("Wheelchair", "Car")
+    assert report.rule("min_instances").detail == "Every class has at least 100 instances (smallest: Wheelchair 159)."
     flagged = check(ds, critical=["Wheelchair"]).rule("critical_min_instances")
-    assert flagged.status == "fail" and flagged.detail == "1 critical class below 300 instances: Wheelchair 274."
+    assert flagged.status == "fail" and flagged.detail == "1 critical class below 300 instances: Wheelchair 159."

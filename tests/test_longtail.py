@@ -212,19 +212,44 @@ def test_tail_metrics_checks_lengths():
         tail_metrics(["a", "b"], [1])
 
 
-def test_street_wheelchair_is_the_rare_class_at_night_in_all_three_units():
+# Figures of the street sample counted from sample_data/street/annotations.json with plain Python:
+# distinct images, instances and summed box w x h per class over all splits, and train images holding it.
+STREET_WHEELCHAIR = {"images": 148, "instances": 159, "pixels": 608_842.17}
+STREET_RUNNER_UP = {"images": ("Stroller", 316), "instances": ("Stroller", 360), "pixels": ("Stroller", 1_436_227.22)}
+
+
+@pytest.mark.parametrize("unit", ["images", "instances", "pixels"])
+def test_street_wheelchair_is_the_rare_class_in_all_three_units(unit):
     ds = imbal_core.load(SAMPLES["street"].files())
-    for unit in ("images", "instances", "pixels"):
-        lt = long_tail(ds, unit, where={"time_of_day": ["night"]})
-        rarest = lt.rarest
-        assert rarest["category"] == "Wheelchair", unit
-        assert rarest["group"] == "rare" and rarest["training_images"] == 7  # LVIS rare: 1-10 training images
-    # over the whole dataset Stroller is the smallest, and every class has > 100 training images
+    lt = long_tail(ds, unit)  # all splits; pixels = box area for this box-only sample
+    rarest = lt.rarest
+    assert rarest["category"] == "Wheelchair" and lt.metrics.smallest == "Wheelchair"
+    assert rarest["count"] == pytest.approx(STREET_WHEELCHAIR[unit], abs=0.01)
+    # its LVIS group: 114 training images holding a Wheelchair, > 100, so frequent like every class
+    assert rarest["group"] == "frequent" and rarest["training_images"] == 114
+    assert set(lt.classes.column("group").to_pylist()) == {"frequent"}
+    # by a margin: the next smallest class has at least 1.2x as much
+    others = [r for r in lt.classes.to_pylist() if r["category"] != "Wheelchair"]
+    runner_up = min(others, key=lambda r: r["count"])
+    name, count = STREET_RUNNER_UP[unit]
+    assert (runner_up["category"], runner_up["count"]) == (name, pytest.approx(count, abs=0.01))
+    assert runner_up["count"] >= 1.2 * rarest["count"]
+
+
+def test_street_long_tail_metrics_and_the_night_subset():
+    ds = imbal_core.load(SAMPLES["street"].files())
     whole = long_tail(ds, "instances")
-    assert whole.metrics.smallest == "Stroller" and whole.metrics.imbalance_ratio == pytest.approx(56.0)
-    assert set(whole.classes.column("group").to_pylist()) == {"frequent"}
+    assert whole.metrics.imbalance_ratio == pytest.approx(8400 / 159)  # Car / Wheelchair = 52.8
+    # Car + Person = 14,050 of 18,479 (76.0%) < 80%; with Traffic sign 15,090 (81.7%)
     assert "Wheelchair" in whole.metrics.tail and whole.metrics.head == ("Car", "Person", "Traffic sign")
-    assert rows(long_tail(ds, "pixels"))["Wheelchair"]["count"] == pytest.approx(1_628_563.30, abs=0.01)
+    # at night it is rarer still: 9 instances in 9 images, all of them train images (Stroller, next, has 60 in 56);
+    # box area 38,671.98 against Stroller's 279,464.72 (counted from the JSON with plain Python)
+    night = {"images": 9, "instances": 9, "pixels": 38_671.98}
+    for unit in ("images", "instances", "pixels"):
+        rarest = long_tail(ds, unit, where={"time_of_day": ["night"]}).rarest
+        assert rarest["category"] == "Wheelchair", unit
+        assert rarest["count"] == pytest.approx(night[unit], abs=0.01), unit
+        assert rarest["group"] == "rare" and rarest["training_images"] == 9  # LVIS rare: 1-10 training images
 
 
 def test_critical_classes_are_marked(tiny):

@@ -21,7 +21,7 @@ import pytest
 from PIL import Image
 
 import imbal_core
-from imbal_core.cube import cube
+from imbal_core.cube import class_totals, cube
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_data"
@@ -99,9 +99,9 @@ def test_street_loads_with_conditions_groups_and_non_contiguous_ids():
 
 def test_street_wheelchair_is_almost_absent_at_night():
     per_tod = pivot(load("street/annotations.json"), "time_of_day")
-    share = per_tod.loc["Wheelchair"] / per_tod.sum()
-    assert share["day"] > 0.015
-    assert share["night"] < 0.005
+    share = per_tod.loc["Wheelchair"] / per_tod.sum()  # planted: 150 of 13,776 by day (1.09%), 9 of 4,703 at night
+    assert share["day"] > 0.01
+    assert share["night"] < 0.005 and share["day"] > 4 * share["night"]
     overall = per_tod.loc["Wheelchair"].sum() / per_tod.values.sum()
     assert 0.005 < overall < 0.03  # merely "rare" overall
 
@@ -110,9 +110,26 @@ def test_street_long_tail_and_time_of_day():
     ds = load("street/annotations.json")
     totals = pivot(ds, "split").sum(axis=1)
     assert totals.idxmax() == "Car" and totals.sort_values().index[-2] == "Person"
-    assert 100 <= totals["Stroller"] <= 200 and 200 <= totals["Wheelchair"] <= 400
+    assert 100 <= totals["Wheelchair"] <= 200 and totals.idxmin() == "Wheelchair"
+    assert totals.max() / totals.min() > 50  # planted so that `imbal check` fails the long-tail ratio
     night_share = ds.images.column("time_of_day").to_pandas().astype(str).eq("night").mean()
     assert 0.25 < night_share < 0.35
+
+
+def test_street_wheelchair_is_the_smallest_class_in_every_unit_by_a_margin():
+    """Over the whole dataset Wheelchair is the rare class in images, instances and box area (the
+    pixel unit of box-only data): every other class has at least 1.2x as much of each."""
+    ds = load("street/annotations.json")
+    totals = class_totals(ds).to_pandas().set_index("category")[["images", "instances"]]
+    anns = ds.annotations.select(["category_id", "w", "h"]).to_pandas()
+    area = (anns["w"] * anns["h"]).groupby(anns["category_id"]).sum()
+    totals["box_area"] = [area[i] for i in range(len(ds.class_names))]
+    assert len(totals) == 10 and (totals > 0).all().all()
+    for unit in ("images", "instances", "box_area"):
+        smallest = totals[unit].idxmin()
+        others = totals[unit].drop("Wheelchair")
+        assert smallest == "Wheelchair", (unit, totals[unit].sort_values().to_dict())
+        assert (others >= 1.2 * totals.loc["Wheelchair", unit]).all(), (unit, (others / totals.loc["Wheelchair", unit]).min())
 
 
 def test_street_drives_stay_in_one_split_and_every_class_is_in_every_split():

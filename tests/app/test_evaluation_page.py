@@ -50,7 +50,8 @@ def table(app, first_column: str):
 
 def test_street_shows_the_confusion_matrix_the_table_the_night_gap_and_hard_negatives(app):
     open_page(app)
-    assert metric(app, "mAP (box)") == "0.516"
+    # pycocotools' COCOeval (bbox) on sample_data/street/annotations.json and predictions.json: AP 0.5092
+    assert metric(app, "mAP (box)") == "0.509"
     # confusion matrix: rows = ground truth, classes by frequency, background last, rows normalised by default
     confusion = heatmaps(app)[0]["data"][0]
     assert confusion["y"][0] == "Car" and confusion["y"][-1] == "background"
@@ -80,7 +81,7 @@ def test_moving_the_score_threshold_changes_the_figures(app):
     assert not app.exception
     after = metric(app, "Macro recall")
     assert float(after) < float(before)
-    assert metric(app, "mAP (box)") == "0.516"  # AP does not depend on the operating point
+    assert metric(app, "mAP (box)") == "0.509"  # AP does not depend on the operating point (pycocotools: 0.5092)
 
 
 def test_raw_counts_and_another_condition(app):

@@ -49,46 +49,50 @@ def editor(at):
 
 def test_street_has_nothing_sparse_at_50(page):
     table = editor(page).value
-    assert list(table["category"][:3]) == ["Stroller", "Motorcycle", "Wheelchair"] and not table["merge"].any()
+    # smallest first, counted from annotations.json: Wheelchair 159, Stroller 360, Bus 380 (all above 50)
+    assert list(table["category"][:3]) == ["Wheelchair", "Stroller", "Bus"] and not table["merge"].any()
     assert "0 of 10 classes are below 50 instances" in texts(page) and "No merge chosen" in texts(page)
 
 
 def test_merging_a_sparse_class_downloads_a_coco_that_reloads(page, downloads, tmp_path):
+    # 200 puts exactly one class below the minimum: Wheelchair (159); the next smallest, Stroller, has 360
     page.number_input(key="hier_min").set_value(200).run()
     table = editor(page).value
-    assert table.loc[table["category"] == "Stroller", "merge"].item()  # suggested, ticked
-    assert metric(page, "Classes with data") == "9" and metric(page, "Imbalance ratio") == "37.3"
-    assert "**Stroller** → Person" in texts(page)
+    assert list(table.loc[table["merge"], "category"]) == ["Wheelchair"]  # suggested, ticked
+    # after the merge the smallest class is Stroller: Car 8,400 / Stroller 360 = 23.3
+    assert metric(page, "Classes with data") == "9" and metric(page, "Imbalance ratio") == "23.3"
+    assert "**Wheelchair** → Person" in texts(page)
     path = tmp_path / "instances_merged.json"
     path.write_bytes(download(page, downloads, "Merged export (COCO JSON)"))
     reloaded = imbal_core.load(path, cache=False)
     counts = {r["category"]: r["instances"] for r in class_totals(reloaded).to_pylist()}
-    assert "Stroller" not in counts and counts["Person"] == 5650 + 150 and len(counts) == 9
+    assert "Wheelchair" not in counts and counts["Person"] == 5650 + 159 and len(counts) == 9
     mapping = json.loads(download(page, downloads, "Mapping (JSON)"))
-    assert mapping == {"merges": {"Stroller": "person"}, "resolved": {"Stroller": "Person"}}
+    assert mapping == {"merges": {"Wheelchair": "person"}, "resolved": {"Wheelchair": "Person"}}
 
 
 def test_ticking_a_merge_changes_the_counts(page):
-    key = editor(page).key
-    page.session_state[key] = {"edited_rows": {1: {"merge": True}, 3: {"merge": True}}, "added_rows": [],
-                               "deleted_rows": []}  # Motorcycle and Bus
+    key, rows = editor(page).key, list(editor(page).value["category"])
+    ticked = {rows.index("Motorcycle"): {"merge": True}, rows.index("Bus"): {"merge": True}}
+    page.session_state[key] = {"edited_rows": ticked, "added_rows": [], "deleted_rows": []}
     page.run()
     assert not page.exception
     assert metric(page, "Classes with data") == "9"
     chart = next(c for c in page.get("plotly_chart") if c.proto.id.endswith("hier_before_after"))
     after = json.loads(chart.proto.spec)["data"][1]
     heights = dict(zip(after["x"], after["y"]))
-    assert heights["vehicle"] == 225 + 295 and heights["Motorcycle"] == 0 and heights["Bus"] == 0
+    # Motorcycle 410 + Bus 380 (counted from annotations.json) become the new class "vehicle"
+    assert heights["vehicle"] == 410 + 380 and heights["Motorcycle"] == 0 and heights["Bus"] == 0
 
 
 def test_critical_classes_are_not_suggested(page):
     page.switch_page("views/longtail.py").run()
-    page.multiselect(key="lt_critical").set_value(["Stroller"]).run()
+    page.multiselect(key="lt_critical").set_value(["Wheelchair"]).run()
     page.switch_page(PAGE).run()
-    page.number_input(key="hier_min").set_value(200).run()
+    page.number_input(key="hier_min").set_value(200).run()  # Wheelchair (159) is below it, and the only one
     table = editor(page).value
-    row = table[table["category"] == "Stroller"].iloc[0]
-    assert not row["merge"] and "flagged critical" in row["reason"]
+    row = table[table["category"] == "Wheelchair"].iloc[0]
+    assert not row["merge"] and "flagged critical" in row["reason"] and not table["merge"].any()
 
 
 def test_a_mapping_upload_gives_classification_a_hierarchy(app):

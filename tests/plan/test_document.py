@@ -34,7 +34,10 @@ def test_json_is_complete_and_parses_back(street_doc):
     assert data["inputs"]["strategy"] == "balanced" and data["inputs"]["source"]["split"] == "train"
     assert data["inputs"]["counts"] == {c: int(n) for c, n in zip(doc.plan.classes, doc.plan.counts)}
     assert [c["effective"] for c in data["plan"]["classes"]] == doc.plan.effective.tolist()
-    assert data["augmentation"]["classes"]["Stroller"] == "strong"
+    # balanced target 5,538 / 10 = 554 images per class (train images holding each class, counted from the JSON):
+    # Wheelchair, the rarest (114 images), is repeated 4.9x (strong, from 3x); Stroller (230) 2.4x (moderate)
+    assert data["augmentation"]["classes"]["Wheelchair"] == "strong"
+    assert data["augmentation"]["classes"]["Stroller"] == "moderate"
     assert data["epoch_quotas"]["epochs"] == 10
     fitted = data["per_image"]["fitted"]
     assert [c["achieved"] for c in fitted["classes"]] == pytest.approx(doc.weights.achieved.tolist(), abs=0.06)

@@ -144,7 +144,9 @@ def test_street_weights_reach_every_target_within_5pct_where_reachable(street, s
     lvis = repeat_factor_weights(inc, plan)
     assert (w.repeats >= 0).all() and (w.repeats <= cap + 1e-9).all()
     best = best_worst_error(inc, plan.effective, 0.0, cap)
-    if best <= 1e-6:
+    # "Reachable" is within 5%, not exactly: sqrt at cap 2 in images cannot be met exactly (best worst miss
+    # about 3%), yet weights within 5% exist, so the fitted ones must get there too and then have nothing to warn of.
+    if best <= 0.05:
         assert w.within(0.05).all(), w.class_table().to_pylist()
         assert not w.warnings
     else:  # unreachable: say so, and do better than LVIS on the squared relative error

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,3 +34,21 @@ def texts(at: AppTest) -> str:
     for kind in ("markdown", "caption", "error", "warning", "info", "success", "title", "subheader"):
         parts += [str(e.value) for e in getattr(at, kind)]
     return "\n".join(parts)
+
+
+@pytest.fixture
+def downloads(monkeypatch):
+    """The bytes of every download button the runs rendered, by file name and by media file id (the stem of
+    the button's URL): AppTest keeps no media server, so a test cannot fetch them."""
+    files: dict[str, bytes] = {}
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def record(self, path_or_data, mimetype, kind, filename=None):
+        file_id = original(self, path_or_data, mimetype, kind, filename)
+        files[file_id] = path_or_data
+        if filename:
+            files[filename] = path_or_data
+        return file_id
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
+    return files

@@ -7,26 +7,10 @@ import json
 
 import pandas as pd
 import pytest
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
 from .conftest import texts
 
 PAGE = "views/conditions.py"
-
-
-@pytest.fixture
-def downloads(monkeypatch):
-    """file name -> bytes of every download button the last run rendered."""
-    files: dict[str, bytes] = {}
-    original = MemoryMediaFileStorage.load_and_get_id
-
-    def record(self, path_or_data, mimetype, kind, filename=None):
-        if filename:
-            files[filename] = path_or_data
-        return original(self, path_or_data, mimetype, kind, filename)
-
-    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
-    return files
 
 
 @pytest.fixture

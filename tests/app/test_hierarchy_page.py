@@ -5,7 +5,6 @@ import json
 from pathlib import PurePosixPath
 
 import pytest
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
 import imbal_core
 from imbal_core.cube import class_totals
@@ -14,21 +13,6 @@ from imbal_core.samples import SAMPLES
 from .conftest import metric, texts
 
 PAGE = "views/hierarchy.py"
-
-
-@pytest.fixture
-def downloads(monkeypatch):
-    """Every file the page offers for download, by media file id (AppTest keeps no media server)."""
-    files: dict[str, bytes] = {}
-    original = MemoryMediaFileStorage.load_and_get_id
-
-    def keep(self, path_or_data, mimetype, kind, filename=None):
-        file_id = original(self, path_or_data, mimetype, kind, filename)
-        files[file_id] = path_or_data
-        return file_id
-
-    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", keep)
-    return files
 
 
 def download(at, downloads, label: str) -> bytes:

@@ -8,7 +8,6 @@ import json
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
 from imbal_core.plan.document import markdown_table
 from imbal_core.samples import SAMPLES
@@ -16,21 +15,6 @@ from imbal_core.samples import SAMPLES
 from .conftest import metric, texts
 
 PAGE = "views/plan.py"
-
-
-@pytest.fixture
-def downloads(monkeypatch):
-    """file name -> bytes of every download button the last run rendered."""
-    files: dict[str, bytes] = {}
-    original = MemoryMediaFileStorage.load_and_get_id
-
-    def record(self, path_or_data, mimetype, kind, filename=None):
-        if filename:
-            files[filename] = path_or_data
-        return original(self, path_or_data, mimetype, kind, filename)
-
-    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
-    return files
 
 
 @pytest.fixture

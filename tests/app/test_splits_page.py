@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
 import imbal_core
 
@@ -29,21 +28,6 @@ def instance_ld_error(split_of_image: dict[str, str]) -> float:
     shares = counts.div(counts.sum(axis=1), axis=0)
     whole = counts.sum() / counts.to_numpy().sum()
     return float((shares - whole).abs().to_numpy().mean())
-
-
-@pytest.fixture
-def downloads(monkeypatch):
-    """file name -> bytes of every download button the last run rendered."""
-    files: dict[str, bytes] = {}
-    original = MemoryMediaFileStorage.load_and_get_id
-
-    def record(self, path_or_data, mimetype, kind, filename=None):
-        if filename:
-            files[filename] = path_or_data
-        return original(self, path_or_data, mimetype, kind, filename)
-
-    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
-    return files
 
 
 @pytest.fixture

@@ -1,7 +1,12 @@
-"""Matching helpers of :func:`.predictions.match_predictions`: image keys and class labels to dataset ids."""
+"""Matching predictions to a dataset: :func:`match_predictions` and its helpers (image keys and class labels to dataset ids).
+
+Every mismatch is reported and counted in :class:`Coverage`; see :mod:`imbal_core.io.predictions`.
+"""
 from __future__ import annotations
 
-from collections import defaultdict
+import logging
+from collections import Counter, defaultdict
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -9,7 +14,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..dataset import Dataset
-from ..report import LoadReport
+from ..report import LoadError, LoadReport
+from ._prediction_parsing import MAX_REPORT_ROWS
+from ._prediction_table import DETECTION_SCHEMA, Coverage, Predictions, classification_schema, scores_array
+
+# Logged under the public module's name, which is where users look for (and configure) it.
+log = logging.getLogger("imbal_core.io.predictions")
 
 
 def map_ids(values: pa.Array, uniq: pa.Array, mapping: dict[Any, int], type_: pa.DataType) -> pa.Array:
@@ -123,3 +133,125 @@ def to_pixels(columns: dict[str, Any], image_id: pa.Array, dataset: Dataset, fmt
         values = pc.cast(columns[name], pa.float64()).to_numpy(zero_copy_only=False)
         columns[name] = pa.array(np.where(sized, values * np.where(sized, scale, 1.0), values), pa.float64())
     return columns
+
+
+def match_predictions(predictions: Predictions, dataset: Dataset) -> Predictions:
+    """Resolve ``image`` / ``label`` to the dataset's dense ids and report every mismatch.
+
+    Images are matched by the export's own id (``source_id``), then by file name, then by file
+    name without folders, then by stem (a stem shared by several images is ambiguous and
+    reported). Classes are matched by ``source_id`` (COCO id, YOLO index), then by name.
+    Classification scores are reordered to the dataset's classes (``class_names`` becomes the
+    dataset's); a class without a score column gets NaN scores (reported). A new
+    :class:`Predictions` is returned; the input is unchanged.
+    """
+    if predictions.kind == "classification" and dataset.task != "classification":
+        raise LoadError(f"{predictions.source}: classification predictions, but the dataset is a {dataset.task} "
+                        f"export. Give detection results (COCO results JSON or YOLO txt) instead.",
+                        file=predictions.source)
+    if predictions.kind == "detection" and dataset.task == "classification":
+        raise LoadError(f"{predictions.source}: detection predictions (boxes), but the dataset is a classification "
+                        f"export. Give a table of predicted labels instead.", file=predictions.source)
+    report = LoadReport()
+    report.extend(predictions.report)
+    table = predictions.table
+    file = predictions.source
+    image_keys = table.column("image").combine_chunks()
+    uniq_images = pc.unique(image_keys)
+    image_map = image_lookup(dataset, uniq_images.to_pylist(), predictions.format, report, file)
+    image_id = map_ids(image_keys, uniq_images, image_map, pa.int64())
+    labels = table.column("label").combine_chunks()
+    uniq_labels = pc.unique(labels)
+    class_map = class_lookup(dataset, uniq_labels.to_pylist(), predictions.format)
+    category_id = map_ids(labels, uniq_labels, class_map, pa.int32())
+
+    img_np = image_id.to_numpy(zero_copy_only=False)
+    known_img = ~np.isnan(img_np) if img_np.dtype.kind == "f" else np.ones(len(img_np), bool)
+    cat_valid = pc.is_valid(category_id).to_numpy(zero_copy_only=False)
+    unknown_img_keys = Counter(k for k, v in zip(image_keys.to_pylist(), known_img) if not v) if not known_img.all() else Counter()
+    for key, count in list(unknown_img_keys.items())[:MAX_REPORT_ROWS]:
+        report.add(file, key, "unknown_image",
+                   f"{count} prediction{'s' if count != 1 else ''} for image {key!r}, which the dataset does not have",
+                   "left out of the evaluation")
+    if len(unknown_img_keys) > MAX_REPORT_ROWS:
+        _more(report, file, "unknown_image", len(unknown_img_keys) - MAX_REPORT_ROWS, "images")
+    unknown_cls = known_img & ~cat_valid
+    unknown_labels = Counter(pc.filter(labels, pa.array(unknown_cls)).to_pylist()) if unknown_cls.any() else Counter()
+    for label, count in unknown_labels.most_common():
+        report.add(file, label, "unknown_class", unknown_class_text(label, count, dataset, predictions.format),
+                   "left out of the evaluation")
+
+    scores = table.column("scores").combine_chunks() if predictions.kind == "classification" else None
+    class_names = predictions.class_names
+    if predictions.kind == "classification":
+        scores, class_names = _reorder_scores(predictions, dataset, report)
+    columns = {name: table.column(name) for name in table.schema.names}
+    columns["image_id"] = image_id
+    columns["category_id"] = category_id
+    if scores is not None:
+        columns["scores"] = scores
+    schema = classification_schema(len(class_names)) if predictions.kind == "classification" else DETECTION_SCHEMA
+    if predictions.kind == "detection":
+        columns = to_pixels(columns, image_id, dataset, predictions.format)
+    new_table = pa.table(columns, schema=schema)
+
+    matched_images = np.zeros(dataset.num_images, dtype=bool)
+    ok = known_img & cat_valid
+    if ok.any():
+        matched_images[img_np[ok].astype(np.int64)] = True
+    missing = np.flatnonzero(~matched_images)
+    action = "left out of the metrics" if predictions.kind == "classification" else "evaluated as no detections"
+    if len(missing):
+        src = dataset.images.column("source_id").to_pylist()
+        fname = dataset.images.column("file_name").to_pylist()
+        for i in missing[:MAX_REPORT_ROWS]:
+            report.add(file, src[i], "image_without_predictions",
+                       f"image {fname[i] or src[i]!r} has no prediction", action)
+        if len(missing) > MAX_REPORT_ROWS:
+            _more(report, file, "image_without_predictions", len(missing) - MAX_REPORT_ROWS, "images")
+    coverage = Coverage(
+        predictions=table.num_rows,
+        matched=int(ok.sum()),
+        unknown_image_predictions=int((~known_img).sum()),
+        unknown_images=len(unknown_img_keys),
+        unknown_class_predictions=int(unknown_cls.sum()),
+        unknown_classes=len(unknown_labels),
+        images_with_predictions=int(matched_images.sum()),
+        images_without_predictions=int(len(missing)),
+    )
+    if coverage.matched == 0 and table.num_rows:
+        log.warning("%s: no prediction matched the dataset", file)
+    return replace(predictions, table=new_table, report=report, class_names=class_names, coverage=coverage,
+                   matched_to=dataset.key or dataset.summary_line())
+
+
+def _more(report: LoadReport, file: str, code: str, count: int, what: str) -> None:
+    report.add(file, "…", code, f"and {count:,} more {what} (the report lists the first {MAX_REPORT_ROWS:,})",
+               "counted in the coverage")
+
+
+def _reorder_scores(predictions: Predictions, dataset: Dataset, report: LoadReport) -> tuple[pa.Array, tuple[str, ...]]:
+    """Scores in the dataset's class order; columns for unknown classes reported, missing ones NaN."""
+    table = predictions.table
+    names = tuple(dataset.class_names)
+    n = table.num_rows
+    if not predictions.class_names:
+        return scores_array(None, len(names), n), names
+    file_cols = {c: i for i, c in enumerate(predictions.class_names)}
+    lookup = class_lookup(dataset, list(file_cols), "csv")
+    for c in predictions.class_names:
+        if c not in lookup:
+            report.add(predictions.source, f"score_{c}", "unknown_score_column",
+                       f"score column for {c!r}, which is not a class of the dataset", "ignored")
+    present = {lookup[c]: file_cols[c] for c in file_cols if c in lookup}
+    missing = [names[i] for i in range(len(names)) if i not in present]
+    for name in missing:
+        report.add(predictions.source, f"score_{name}", "missing_score_column",
+                   f"no score column for class {name!r}", "its scores are unknown (no PR AUC)")
+    old = predictions.score_matrix()
+    if old is None:  # some rows lack scores
+        return scores_array(None, len(names), n), names
+    new = np.full((n, len(names)), np.nan)
+    for cat, col in present.items():
+        new[:, cat] = old[:, col]
+    return scores_array(new, len(names), n), names

@@ -40,10 +40,11 @@ def test_street_fails_with_the_libraries_verdicts(capsys):
     assert [(r["rule"], r["status"], r["detail"], r["classes"]) for r in doc["rules"]] == \
            [(r["rule"], r["status"], r["detail"], r["classes"]) for r in expected]
     failing = {r["rule"]: r["classes"] for r in doc["rules"] if r["status"] == "fail"}
-    # counted from the JSON with plain Python: Wheelchair in 13 of 479 test images vs 114 of 2,096 train (-50%),
-    # then the other classes beyond +-25% worst first; Car 8,400 / Wheelchair 159 = 52.8 > 50
-    assert failing == {"splits_stratified": ["Wheelchair", "Truck", "Motorcycle", "Bicycle", "Traffic light",
-                                             "Stroller", "Person"],
+    # counted from the JSON with pandas (images holding the class / images of the split): Truck in 99 of 430 val
+    # images vs 316 of 2,096 train (+53%, beyond the 50% fail line), then the other pairs beyond +-25% worst first:
+    # Stroller in test (33 of 479, -36%), Traffic light in test (88, -27%), Bus in val (36 of 430, -26%);
+    # Wheelchair in test (21 of 479 vs 121 of 2,096, -24%) stays just inside. Car 10,300 / Wheelchair 200 = 51.5 > 50
+    assert failing == {"splits_stratified": ["Truck", "Stroller", "Traffic light", "Bus"],
                        "long_tail_ratio": ["Wheelchair", "Car"]}
 
 
@@ -56,10 +57,10 @@ def test_warnings_alone_exit_0(capsys):
 @pytest.mark.parametrize(
     "flags, status",
     [
-        (["--max-ratio", "60", "--tolerance", "0.3"], "pass"),  # ratio 52.8 passes; Wheelchair test -50% only warns
-        (["--max-ratio", "60", "--tolerance", "0.3", "--critical", "Wheelchair"], "fail"),  # 159 < 300
+        (["--max-ratio", "60", "--tolerance", "0.3"], "pass"),  # ratio 51.5 passes; Truck val +53% < 60% only warns
+        (["--max-ratio", "60", "--tolerance", "0.3", "--critical", "Wheelchair"], "fail"),  # 200 < 300
         (["--max-ratio", "60", "--tolerance", "0.3", "--critical", "Wheelchair", "--critical-min", "150"], "pass"),
-        (["--max-ratio", "60", "--tolerance", "0.3", "--min-instances", "160"], "fail"),  # Wheelchair 159
+        (["--max-ratio", "60", "--tolerance", "0.3", "--min-instances", "201"], "fail"),  # Wheelchair 200
     ],
 )
 def test_flags_move_the_verdict(capsys, flags, status):
@@ -71,7 +72,7 @@ def test_flags_move_the_verdict(capsys, flags, status):
 def test_critical_flags_reach_the_rule(capsys):
     _, doc = check_json(capsys, STREET, "--critical", "Wheelchair, Stroller")
     rule = next(r for r in doc["rules"] if r["rule"] == "critical_min_instances")
-    # Wheelchair 159 is below the critical 300 (fail), Stroller 360 below the comfortable 500: worst first
+    # Wheelchair 200 is below the critical 300 (fail), Stroller 360 below the comfortable 500: worst first
     assert rule["status"] == "fail" and rule["classes"] == ["Wheelchair", "Stroller"]
     assert doc["config"]["critical"] == ["Wheelchair", "Stroller"]
 
@@ -101,7 +102,9 @@ def test_unusable_input_exits_2(capsys, tmp_path):
 def test_readable_output(capsys):
     code, out, _ = run(capsys, "check", STREET)
     assert code == 1
-    assert "FAIL  Long-tail ratio: Car 8,400 / Wheelchair 159 = 52.8, above 50." in out
+    # Car 10,300 / Wheelchair 200 = 51.5 (counted from the JSON); 1/50 of Car is 206, only Wheelchair is below it
+    assert "FAIL  Long-tail ratio: Car 10,300 / Wheelchair 200 = 51.5, above 50. Below 1/50 of Car (206 instances): " \
+           "Wheelchair 200." in out
     assert out.rstrip().endswith("check FAILED (2 rules: splits_stratified, long_tail_ratio)")
 
 
@@ -117,19 +120,20 @@ def test_the_installed_command_exits_1():
 
 def test_hierarchy_writes_a_merged_coco_that_reloads(capsys, tmp_path):
     out = tmp_path / "merged.json"
-    # At 400, Wheelchair 159, Stroller 360 and Bus 380 fall below (Motorcycle 410 is next). Wheelchair is flagged
-    # critical, so only Stroller joins Person (5,650 + 360); Bus alone would make a 'vehicle' of only 380.
+    # At 400, Wheelchair 200, Stroller 360 and Bus 380 fall below (Motorcycle 410 is next; counted from the JSON).
+    # Wheelchair is flagged critical, so only Stroller joins Person (4,500 + 360 = 4,860); Bus alone would make a
+    # 'vehicle' of only 380.
     code, text, err = run(capsys, "hierarchy", STREET, "--min-instances", "400", "--critical", "Wheelchair",
                           "--apply-suggestions", "--out", out)
     assert code == 0, err
     assert "3 classes below 400 instances:" in text
-    assert "Stroller    person         360         6,010  yes" in text and "merges: Stroller -> Person" in text
-    assert "Wheelchair  person         159         6,010           flagged critical" in text
+    assert "Stroller    person         360         4,860  yes" in text and "merges: Stroller -> Person" in text
+    assert "Wheelchair  person         200         4,860           flagged critical" in text
     assert "'vehicle' would still have only 380 instances" in text
     merged = imbal_core.load(out, cache=False)
     totals = {r["category"]: r["instances"] for r in imbal_core.class_totals(merged).to_pylist()}
-    assert "Stroller" not in totals and totals["Person"] == 5650 + 360 and totals["Wheelchair"] == 159
-    assert sum(totals.values()) == 18479
+    assert "Stroller" not in totals and totals["Person"] == 4500 + 360 and totals["Wheelchair"] == 200
+    assert sum(totals.values()) == 19270
 
 
 def test_hierarchy_json_and_explicit_merges(capsys, tmp_path):

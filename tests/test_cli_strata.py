@@ -24,8 +24,8 @@ def test_street_by_time_of_day_names_wheelchair_at_night_first(capsys):
     assert code == 0
     lines = out.splitlines()
     first = next(line for line in lines if line.strip().startswith("1."))
-    # 9 of 4,703 night instances vs 150 of 13,776 by day; expected 159 x 4,703 / 18,479 = 40.5 (counted from the JSON)
-    assert first.strip() == "1. Wheelchair at night: 9 instances, 0.2% of night instances vs 1.1% of day; expected 40."
+    # 9 of 4,903 night instances vs 191 of 14,367 by day; expected 200 x 4,903 / 19,270 = 50.9 (counted from the JSON)
+    assert first.strip() == "1. Wheelchair at night: 9 instances, 0.2% of night instances vs 1.3% of day; expected 51."
     assert "Independence tests:" in out and "Cramér's V" in out
 
 
@@ -35,7 +35,7 @@ def test_json_has_findings_and_tests(capsys):
     doc = json.loads(out)
     top = doc["findings"][0]
     assert (top["class"], top["condition"], top["count"], top["split"]) == ("Wheelchair", {"time_of_day": "night"}, 9, None)
-    assert round(top["expected"]) == 40 and top["share"] == pytest.approx(9 / 4703)  # 159 x 4,703 / 18,479 = 40.5
+    assert round(top["expected"]) == 51 and top["share"] == pytest.approx(9 / 4903)  # 200 x 4,903 / 19,270 = 50.9
     assert set(top) >= {"class", "condition", "count", "expected", "share", "share_elsewhere", "residual", "split", "text"}
     assert [t["split"] for t in doc["tests"]] == [None, "train", "val", "test"]
     assert set(doc["tests"][0]) >= {"condition", "chi2", "p_value", "cramers_v"}

@@ -212,10 +212,10 @@ def test_tail_metrics_checks_lengths():
         tail_metrics(["a", "b"], [1])
 
 
-# Figures of the street sample counted from sample_data/street/annotations.json with plain Python:
+# Figures of the street sample counted from sample_data/street/annotations.json with pandas:
 # distinct images, instances and summed box w x h per class over all splits, and train images holding it.
-STREET_WHEELCHAIR = {"images": 148, "instances": 159, "pixels": 608_842.17}
-STREET_RUNNER_UP = {"images": ("Stroller", 316), "instances": ("Stroller", 360), "pixels": ("Stroller", 1_436_227.22)}
+STREET_WHEELCHAIR = {"images": 166, "instances": 200, "pixels": 731_474.15}
+STREET_RUNNER_UP = {"images": ("Stroller", 303), "instances": ("Stroller", 360), "pixels": ("Stroller", 1_369_981.01)}
 
 
 @pytest.mark.parametrize("unit", ["images", "instances", "pixels"])
@@ -225,8 +225,8 @@ def test_street_wheelchair_is_the_rare_class_in_all_three_units(unit):
     rarest = lt.rarest
     assert rarest["category"] == "Wheelchair" and lt.metrics.smallest == "Wheelchair"
     assert rarest["count"] == pytest.approx(STREET_WHEELCHAIR[unit], abs=0.01)
-    # its LVIS group: 114 training images holding a Wheelchair, > 100, so frequent like every class
-    assert rarest["group"] == "frequent" and rarest["training_images"] == 114
+    # its LVIS group: 121 training images holding a Wheelchair, > 100, so frequent like every class
+    assert rarest["group"] == "frequent" and rarest["training_images"] == 121
     assert set(lt.classes.column("group").to_pylist()) == {"frequent"}
     # by a margin: the next smallest class has at least 1.2x as much
     others = [r for r in lt.classes.to_pylist() if r["category"] != "Wheelchair"]
@@ -239,17 +239,17 @@ def test_street_wheelchair_is_the_rare_class_in_all_three_units(unit):
 def test_street_long_tail_metrics_and_the_night_subset():
     ds = imbal_core.load(SAMPLES["street"].files())
     whole = long_tail(ds, "instances")
-    assert whole.metrics.imbalance_ratio == pytest.approx(8400 / 159)  # Car / Wheelchair = 52.8
-    # Car + Person = 14,050 of 18,479 (76.0%) < 80%; with Traffic sign 15,090 (81.7%)
+    assert whole.metrics.imbalance_ratio == pytest.approx(10300 / 200)  # Car / Wheelchair = 51.5
+    # Car + Person = 14,800 of 19,270 (76.8%) < 80%; with Traffic sign 15,840 (82.2%)
     assert "Wheelchair" in whole.metrics.tail and whole.metrics.head == ("Car", "Person", "Traffic sign")
-    # at night it is rarer still: 9 instances in 9 images, all of them train images (Stroller, next, has 60 in 56);
-    # box area 38,671.98 against Stroller's 279,464.72 (counted from the JSON with plain Python)
-    night = {"images": 9, "instances": 9, "pixels": 38_671.98}
+    # at night it is rarer still: 9 instances in 9 images, 4 of them train images (Stroller, next, has 60 in 56);
+    # box area 37,228.87 against Stroller's 232,319.57 (counted from the JSON with pandas)
+    night = {"images": 9, "instances": 9, "pixels": 37_228.87}
     for unit in ("images", "instances", "pixels"):
         rarest = long_tail(ds, unit, where={"time_of_day": ["night"]}).rarest
         assert rarest["category"] == "Wheelchair", unit
         assert rarest["count"] == pytest.approx(night[unit], abs=0.01), unit
-        assert rarest["group"] == "rare" and rarest["training_images"] == 9  # LVIS rare: 1-10 training images
+        assert rarest["group"] == "rare" and rarest["training_images"] == 4  # LVIS rare: 1-10 training images
 
 
 def test_critical_classes_are_marked(tiny):

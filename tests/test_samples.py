@@ -99,7 +99,7 @@ def test_street_loads_with_conditions_groups_and_non_contiguous_ids():
 
 def test_street_wheelchair_is_almost_absent_at_night():
     per_tod = pivot(load("street/annotations.json"), "time_of_day")
-    share = per_tod.loc["Wheelchair"] / per_tod.sum()  # planted: 150 of 13,776 by day (1.09%), 9 of 4,703 at night
+    share = per_tod.loc["Wheelchair"] / per_tod.sum()  # planted: 191 of 14,367 by day (1.33%), 9 of 4,903 at night
     assert share["day"] > 0.01
     assert share["night"] < 0.005 and share["day"] > 4 * share["night"]
     overall = per_tod.loc["Wheelchair"].sum() / per_tod.values.sum()
@@ -110,7 +110,8 @@ def test_street_long_tail_and_time_of_day():
     ds = load("street/annotations.json")
     totals = pivot(ds, "split").sum(axis=1)
     assert totals.idxmax() == "Car" and totals.sort_values().index[-2] == "Person"
-    assert 100 <= totals["Wheelchair"] <= 200 and totals.idxmin() == "Wheelchair"
+    # a few hundred (200 now), under the critical floor of 300 so that flagging it critical fails `imbal check`
+    assert 100 <= totals["Wheelchair"] < 300 and totals.idxmin() == "Wheelchair"
     assert totals.max() / totals.min() > 50  # planted so that `imbal check` fails the long-tail ratio
     night_share = ds.images.column("time_of_day").to_pandas().astype(str).eq("night").mean()
     assert 0.25 < night_share < 0.35

@@ -180,11 +180,11 @@ def test_street_names_wheelchair_at_night_first_with_its_numbers(street):
     top = result.findings[0]
     assert (top.class_name, dict(top.condition), top.split, top.kind) == ("Wheelchair", {"time_of_day": "night"}, None,
                                                                           "under_represented")
-    # counted from the JSON: Wheelchair 159 (150 day, 9 night) of 18,479 instances, 4,703 of them at night
-    # (13,776 by day); expected under independence = 159 x 4,703 / 18,479 = 40.5
-    assert top.count == 9 and top.expected == pytest.approx(159 * 4703 / 18479)
-    assert top.share == pytest.approx(9 / 4703) and top.share_elsewhere == pytest.approx(150 / 13776)
-    assert top.text == "Wheelchair at night: 9 instances, 0.2% of night instances vs 1.1% of day; expected 40."
+    # counted from the JSON with pandas: Wheelchair 200 (191 day, 9 night) of 19,270 instances, 4,903 of them at
+    # night (14,367 by day); expected under independence = 200 x 4,903 / 19,270 = 50.9
+    assert top.count == 9 and top.expected == pytest.approx(200 * 4903 / 19270)
+    assert top.share == pytest.approx(9 / 4903) and top.share_elsewhere == pytest.approx(191 / 14367)
+    assert top.text == "Wheelchair at night: 9 instances, 0.2% of night instances vs 1.3% of day; expected 51."
     doc = result.to_dict()
     assert set(doc["findings"][0]) >= {"class", "condition", "count", "expected", "share", "share_elsewhere",
                                        "residual", "split", "text"}

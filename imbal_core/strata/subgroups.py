@@ -3,7 +3,7 @@
 Findings (:func:`hidden_subgroups`)
     ``absent`` / ``under_represented``: a cell far below its expectation — for the whole data,
     a class's count in a condition value against independence (*Wheelchair at night: 9
-    instances, 0.2% of night instances vs 1.1% of day; expected 40*); inside each split, a
+    instances, 0.2% of night instances vs 1.3% of day; expected 51*); inside each split, a
     cell against what the whole data predicts for that split (the split's share of the value x
     the class's count there: *no night Wheelchair in val*); and a class missing from a split
     across all values at once. ``below_minimum``: a cell with fewer than ``min_count`` (off by

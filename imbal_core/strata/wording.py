@@ -1,7 +1,7 @@
 """The sentence that says a hidden-subgroup finding, in the words of its unit.
 
-A whole-data gap: *Wheelchair at night: 9 instances, 0.2% of night instances vs 1.1% of day;
-expected 40*; a per-split gap compares with the other splits (*Wheelchair at night in val: ...
+A whole-data gap: *Wheelchair at night: 9 instances, 0.2% of night instances vs 1.3% of day;
+expected 51*; a per-split gap compares with the other splits (*Wheelchair at night in val: ...
 vs ... in the other splits*); ``below_minimum`` adds *— fewer than the minimum of N*. Counts
 are whole numbers with thousands separators, pixels are shortened (``1.2M``); a numeric
 condition value is named (``camera 3``).

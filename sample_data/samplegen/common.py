@@ -61,8 +61,8 @@ STREET_ID = {name: cid for cid, name, _ in STREET_CLASSES}
 #: street/: instances per class in daytime and night-time images. Wheelchair: the smallest class overall
 #: (Car / Wheelchair > 50, the default long-tail limit), ~1% of day but ~0.2% of night.
 STREET_COUNTS = {
-    "Car": (6100, 2300),
-    "Person": (4350, 1300),
+    "Car": (7500, 2800),
+    "Person": (3500, 1000),
     "Traffic sign": (780, 260),
     "Traffic light": (667, 333),
     "Truck": (470, 150),
@@ -70,7 +70,7 @@ STREET_COUNTS = {
     "Bus": (283, 97),
     "Motorcycle": (310, 100),
     "Stroller": (300, 60),
-    "Wheelchair": (150, 9),
+    "Wheelchair": (191, 9),
 }
 
 DRIVE_TYPES = ("urban", "suburban", "highway")

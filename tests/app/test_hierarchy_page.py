@@ -33,24 +33,25 @@ def editor(at):
 
 def test_street_has_nothing_sparse_at_50(page):
     table = editor(page).value
-    # smallest first, counted from annotations.json: Wheelchair 159, Stroller 360, Bus 380 (all above 50)
+    # smallest first, counted from annotations.json: Wheelchair 200, Stroller 360, Bus 380 (all above 50)
     assert list(table["category"][:3]) == ["Wheelchair", "Stroller", "Bus"] and not table["merge"].any()
     assert "0 of 10 classes are below 50 instances" in texts(page) and "No merge chosen" in texts(page)
 
 
 def test_merging_a_sparse_class_downloads_a_coco_that_reloads(page, downloads, tmp_path):
-    # 200 puts exactly one class below the minimum: Wheelchair (159); the next smallest, Stroller, has 360
-    page.number_input(key="hier_min").set_value(200).run()
+    # counted from annotations.json: Wheelchair 200, then Stroller 360. A minimum of 300 (the Long tail page's floor
+    # for a critical class) lies between them, so exactly one class falls below it: Wheelchair
+    page.number_input(key="hier_min").set_value(300).run()
     table = editor(page).value
     assert list(table.loc[table["merge"], "category"]) == ["Wheelchair"]  # suggested, ticked
-    # after the merge the smallest class is Stroller: Car 8,400 / Stroller 360 = 23.3
-    assert metric(page, "Classes with data") == "9" and metric(page, "Imbalance ratio") == "23.3"
+    # after the merge the smallest class is Stroller: Car 10,300 / Stroller 360 = 28.6
+    assert metric(page, "Classes with data") == "9" and metric(page, "Imbalance ratio") == "28.6"
     assert "**Wheelchair** → Person" in texts(page)
     path = tmp_path / "instances_merged.json"
     path.write_bytes(download(page, downloads, "Merged export (COCO JSON)"))
     reloaded = imbal_core.load(path, cache=False)
     counts = {r["category"]: r["instances"] for r in class_totals(reloaded).to_pylist()}
-    assert "Wheelchair" not in counts and counts["Person"] == 5650 + 159 and len(counts) == 9
+    assert "Wheelchair" not in counts and counts["Person"] == 4500 + 200 and len(counts) == 9
     mapping = json.loads(download(page, downloads, "Mapping (JSON)"))
     assert mapping == {"merges": {"Wheelchair": "person"}, "resolved": {"Wheelchair": "Person"}}
 
@@ -73,7 +74,8 @@ def test_critical_classes_are_not_suggested(page):
     page.switch_page("views/longtail.py").run()
     page.multiselect(key="lt_critical").set_value(["Wheelchair"]).run()
     page.switch_page(PAGE).run()
-    page.number_input(key="hier_min").set_value(200).run()  # Wheelchair (159) is below it, and the only one
+    # as in the merge demo: Wheelchair (200) is the only class below 300 (Stroller, next, has 360)
+    page.number_input(key="hier_min").set_value(300).run()
     table = editor(page).value
     row = table[table["category"] == "Wheelchair"].iloc[0]
     assert not row["merge"] and "flagged critical" in row["reason"] and not table["merge"].any()

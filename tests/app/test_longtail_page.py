@@ -44,12 +44,12 @@ def verdicts(at) -> dict[str, str]:
 def test_the_unit_toggle_changes_the_chart(page):
     # counted from annotations.json with pandas: boxes per class, distinct images per class, sum of bbox w x h
     instances = bars(page)
-    assert instances["Car"] == 8400 and instances["Wheelchair"] == 159
+    assert instances["Car"] == 10300 and instances["Wheelchair"] == 200
     page.button_group(key="lt_unit").set_value("images").run()
     images = bars(page)
-    assert images["Car"] == 2366 and images["Wheelchair"] == 148
+    assert images["Car"] == 2500 and images["Wheelchair"] == 166
     page.button_group(key="lt_unit").set_value("pixels").run()
-    assert bars(page)["Wheelchair"] == pytest.approx(608_842.17, abs=0.1)
+    assert bars(page)["Wheelchair"] == pytest.approx(731_474.15, abs=0.1)
     assert "boxes only, no masks" in texts(page) and "box area" in texts(page)  # honest about the unit
 
 
@@ -61,14 +61,15 @@ def test_at_night_wheelchair_is_the_rare_class_in_every_unit(page, unit):
     heights = bars(page)
     assert min(heights, key=heights.get) == "Wheelchair"
     line = next(str(m.value) for m in page.markdown if str(m.value).startswith("**Rarest"))
-    # the 9 night Wheelchairs are in 9 images, all in train (counted from annotations.json): LVIS rare is 1-10
-    assert "Wheelchair" in line and "LVIS group **rare** (9 training images)" in line
+    # the 9 night Wheelchairs are in 9 images, 4 of them in train (val 3, test 2; counted from annotations.json):
+    # LVIS rare is 1-10 training images
+    assert "Wheelchair" in line and "LVIS group **rare** (4 training images)" in line
 
 
 def test_over_the_whole_dataset_the_smallest_class_is_wheelchair(page):
-    # counted from annotations.json: Car 8,400 / Wheelchair 159 = 52.8; Wheelchair is also last in images (148)
-    # and box area (608,842 px²)
-    assert metric(page, "Imbalance ratio") == "52.8" and metric(page, "Classes with data") == "10 of 10"
+    # counted from annotations.json: Car 10,300 / Wheelchair 200 = 51.5; Wheelchair is also last in images (166)
+    # and box area (731,474 px²)
+    assert metric(page, "Imbalance ratio") == "51.5" and metric(page, "Classes with data") == "10 of 10"
     assert "Rarest by instances (over all splits): Wheelchair" in texts(page)
     for unit, label in [("images", "images"), ("pixels", "box area (px²)")]:
         page.button_group(key="lt_unit").set_value(unit).run()
@@ -79,19 +80,20 @@ def test_flagging_a_critical_class_changes_the_checklist(page):
     assert verdicts(page)["Critical classes meet their minimum"] == "pass"
     page.multiselect(key="lt_critical").set_value(["Wheelchair"]).run()
     assert verdicts(page)["Critical classes meet their minimum"] == "fail"
-    assert "1 critical class below 300 instances: Wheelchair 159." in texts(page)
+    assert "1 critical class below 300 instances: Wheelchair 200." in texts(page)  # 200 counted from annotations.json
     assert page.session_state["imbal.critical"] == {next(iter(page.session_state["imbal.critical"])): ["Wheelchair"]}
     page.number_input(key="lt_critical_min").set_value(150).run()
-    assert verdicts(page)["Critical classes meet their minimum"] == "warn"  # 159 clears 150 but not the comfortable 500
+    assert verdicts(page)["Critical classes meet their minimum"] == "warn"  # 200 clears 150 but not the comfortable 500
 
 
 @pytest.mark.parametrize(
     "unit, standing",
-    # counted from annotations.json with pandas; shares are of the per-class totals in that unit; Wheelchair is in
-    # 114 train images (LVIS frequent: more than 100)
-    [("instances", "159 instances (0.86%), 10 of 10 by size, in the tail; LVIS frequent (114 training images)"),
-     ("images", "148 images (1.91%), 10 of 10 by size, in the tail"),
-     ("pixels", "608,842 box area (px²) (0.52%), 10 of 10 by size, in the tail")],
+    # counted from annotations.json with pandas; shares are of the per-class totals in that unit (19,270 boxes;
+    # 7,707 class-image pairs; 122,722,063 px² of box area); Wheelchair is in 121 train images (LVIS frequent: more
+    # than 100)
+    [("instances", "200 instances (1.04%), 10 of 10 by size, in the tail; LVIS frequent (121 training images)"),
+     ("images", "166 images (2.15%), 10 of 10 by size, in the tail"),
+     ("pixels", "731,474 box area (px²) (0.60%), 10 of 10 by size, in the tail")],
 )
 def test_a_critical_class_shows_its_standing_in_each_unit(page, unit, standing):
     page.multiselect(key="lt_critical").set_value(["Wheelchair"]).run()
@@ -106,10 +108,10 @@ def test_a_critical_class_shows_its_standing_in_each_unit(page, unit, standing):
 
 def test_thresholds_change_the_verdicts(page):
     page.number_input(key="lt_max_ratio").set_value(60.0).run()
-    assert verdicts(page)["Long-tail ratio"] == "warn"
-    page.number_input(key="lt_min").set_value(160).run()
-    assert verdicts(page)["Minimum instances per class"] == "fail"  # Wheelchair 159
-    assert bars(page)["Wheelchair"] == 159
+    assert verdicts(page)["Long-tail ratio"] == "warn"  # 51.5 (Car 10,300 / Wheelchair 200) is under 60, over 10
+    page.number_input(key="lt_min").set_value(201).run()
+    assert verdicts(page)["Minimum instances per class"] == "fail"  # Wheelchair 200, one short of the floor
+    assert bars(page)["Wheelchair"] == 200
 
 
 def test_the_page_shows_the_verdicts_of_imbal_check(page, capsys):
@@ -121,13 +123,13 @@ def test_the_page_shows_the_verdicts_of_imbal_check(page, capsys):
 
 def test_split_facets_and_colours(page):
     page.selectbox(key="lt_split").set_value("test").run()
-    assert bars(page)["Wheelchair"] == 13  # train 122 / val 24 / test 13, counted from annotations.json
+    assert bars(page)["Wheelchair"] == 27  # train 144 / val 29 / test 27, counted from annotations.json
     page.selectbox(key="lt_split").set_value("all splits").run()
     page.button_group(key="lt_colour").set_value("split").run()
     chart = next(c for c in page.get("plotly_chart") if c.proto.id.endswith("lt_bars"))
     assert [t["name"] for t in json.loads(chart.proto.spec)["data"]] == ["train", "val", "test"]
     page.toggle(key="lt_facets").set_value(True).run()
-    assert not page.exception and bars(page)["Wheelchair"] == 159
+    assert not page.exception and bars(page)["Wheelchair"] == 200
 
 
 @pytest.mark.parametrize("sample", list(SAMPLES))

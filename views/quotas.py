@@ -8,11 +8,13 @@ import streamlit as st
 from imbal_app import state
 from imbal_core.charts.quotas import STATUS_LABELS, burn_chart, progress_bars
 from imbal_core.exports import csv_bytes
+from imbal_core.report import LoadError
 from imbal_core.quotas import UNITS, Workspace, WorkspaceError
 from imbal_core.quotas.editing import parse_targets_frame, targets_frame
 from imbal_core.quotas.playbook import playbook
 from imbal_core.quotas.burn import burn_series
 from imbal_core.quotas.progress import ALL_CLASSES, progress
+from imbal_core.quotas.sample import SAMPLE_DEADLINE, SAMPLE_PROJECT, add_sample_project
 from imbal_core.quotas.snapshot import latest_timestamp
 
 BADGE = {"done": ":green-badge[done]", "on_track": ":green-badge[on track]", "at_risk": ":orange-badge[at risk]",
@@ -38,6 +40,14 @@ def create_project(name: str) -> None:
     st.session_state["quota_project"] = name.strip()
 
 
+def open_sample_project() -> None:
+    try:
+        with st.spinner("Adding the ten-day sample project…"):
+            st.session_state["quota_project"] = add_sample_project(workspace)
+    except (LoadError, ValueError) as exc:
+        st.session_state["quota_error"] = f"The sample project could not be added: {exc}"
+
+
 try:
     projects = [p.name for p in workspace.projects()]
 except WorkspaceError as exc:
@@ -52,9 +62,17 @@ with new.popover("New project", icon=":material/add:", width="stretch"):
     if st.button("Create project", key="quota_create", disabled=not name.strip()):
         create_project(name)
         st.rerun()
+    if SAMPLE_PROJECT not in projects and st.button("Add the ten-day sample project", key="quota_sample_more"):
+        open_sample_project()
+        st.rerun()
 if not projects:
     st.info("No quota project yet. Create one with **New project**, set its targets, then ingest the day's export "
-            "(or use `imbal quota set` and `imbal quota ingest` from the command line).")
+            "(or use `imbal quota set` and `imbal quota ingest` from the command line). To see what the page "
+            f"shows, open **{SAMPLE_PROJECT}**: 600 Wheelchairs and 500 Bicycles by "
+            f"{SAMPLE_DEADLINE:%d %b %Y}, ten days of the street annotation push.")
+    if st.button("Open the sample project", icon=":material/play_arrow:", key="quota_sample", type="primary"):
+        open_sample_project()
+        st.rerun()
     st.stop()
 if st.session_state.get("quota_project") not in projects:
     st.session_state["quota_project"] = projects[0]

@@ -18,6 +18,7 @@ def app(monkeypatch, tmp_path) -> AppTest:
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv("IMBAL_UPLOAD_DIR", str(tmp_path / "uploads"))
     monkeypatch.setenv("IMBAL_DATA_ROOT", str(ROOT))
+    monkeypatch.setenv("IMBAL_WORKSPACE", str(tmp_path / "workspace.duckdb"))  # never the repo's default file
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.run()
     assert not at.exception, [e.value for e in at.exception]

@@ -86,6 +86,23 @@ def test_create_a_project_from_the_page(app, tmp_path, monkeypatch):
     assert len(app.data_editor[0].value) == 10  # every class of the loaded export, ready for a target
 
 
+def test_the_sample_project_opens_with_one_click_on_any_loaded_export(app, tmp_path, monkeypatch):
+    # the default sample (street) is loaded, not street_daily: the button brings its own export
+    path = tmp_path / "ws.duckdb"
+    monkeypatch.setenv("IMBAL_WORKSPACE", str(path))
+    open_page(app, sample="street")
+    app.button(key="quota_sample").click().run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    assert app.selectbox(key="quota_project").value == "street push (sample)"
+    # the same story as ingesting the ten days one by one (test below, from the workspace built day by day)
+    assert (metric(app, "As of"), metric(app, "Off track")) == ("2026-11-27", "1")
+    assert "Wheelchair needs 38.7/day to make 2026-12-10" in texts(app) and "Bicycle is on track" in texts(app)
+    ws = Workspace(path)
+    assert {t.category: t.target for t in ws.targets("street push (sample)")} == {"Wheelchair": 600, "Bicycle": 500}
+    assert len(ws.snapshots("street push (sample)")) == 1
+    assert "quota_sample" not in [b.key for b in app.button]  # the empty state is gone
+
+
 def test_the_ten_day_story_and_an_edited_target(app, use_workspace):
     path = use_workspace(10)
     open_page(app)

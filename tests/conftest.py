@@ -12,9 +12,13 @@ REALDATA = Path(os.environ.get("IMBAL_REALDATA", ROOT.parent / "shared" / "reald
 
 @pytest.fixture(scope="session")
 def realdata() -> Path:
-    """The folder of real exports; tests using it skip with a reason when it is absent."""
+    """The folder of real exports; tests using it skip with a reason when it is absent, and fail
+    instead when ``IMBAL_REQUIRE_REALDATA=1`` (CI sets it: there a skip would hide the tests)."""
     if not REALDATA.is_dir():
-        pytest.skip(f"real exports not found at {REALDATA} (set IMBAL_REALDATA)")
+        message = f"real exports not found at {REALDATA} (set IMBAL_REALDATA)"
+        if os.environ.get("IMBAL_REQUIRE_REALDATA") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
     return REALDATA
 
 

@@ -6,7 +6,6 @@ the generator's own bookkeeping.
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -29,7 +28,6 @@ GENERATOR = SAMPLES / "generate.py"
 GENERATED = ("street", "surface", "lanes", "street_daily", "README.md")
 SIZE_LIMIT = 10_000_000  # bytes, everything under sample_data/
 WORK_DAYS = [date(2026, 11, d) for d in (16, 17, 18, 19, 20, 23, 24, 25, 26, 27)]
-HAS_CSV_READER = importlib.util.find_spec("imbal_core.io.classification") is not None
 
 
 @lru_cache(maxsize=None)
@@ -224,8 +222,6 @@ def test_street_detector_raises_confident_wheelchair_false_alarms():
 
 @pytest.fixture(scope="module")
 def surface() -> imbal_core.Dataset:
-    if not HAS_CSV_READER:
-        pytest.skip("imbal_core.io.classification (the CSV reader) is not there yet")
     return load("surface/labels.csv", format="csv")
 
 

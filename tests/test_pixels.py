@@ -108,8 +108,15 @@ def test_lanes_sample_raster_matches_its_area_field_and_polygons_agree():
 def test_the_per_record_path_reads_the_same_columns(monkeypatch):
     path = LANES / "annotations.json"
     fast = read_segmentations(path)
-    monkeypatch.setattr(pixels, "_read_fast", lambda p: (_ for _ in ()).throw(RuntimeError("forced")))
+    calls = []
+
+    def fail(*args, **kwargs):
+        calls.append(args)
+        raise RuntimeError("forced")  # as DuckDB does on input its strict parse refuses
+
+    monkeypatch.setattr(pixels.segmentations, "_read_fast", fail)
     slow = read_segmentations(path)
+    assert len(calls) == 1  # the fast path was tried, then the per-record path gave these tables
     assert fast[0].equals(slow[0])
     assert fast[1].column("id").to_pylist() == slow[1].column("id").to_pylist()
 

@@ -84,3 +84,15 @@ def require_dataset() -> Dataset:
         st.info("Choose a dataset in the sidebar: a bundled sample, an upload, or a path on the server.")
         st.stop()
     return ds
+
+
+def keep_valid(key: str, options: list) -> None:
+    """Drop a remembered widget choice the current dataset does not offer (e.g. after switching samples):
+    a single value not in ``options`` is forgotten, a multiselect keeps only its values still offered."""
+    value = st.session_state.get(key)
+    if isinstance(value, list):
+        kept = [v for v in value if v in options]
+        if kept != value:
+            st.session_state[key] = kept
+    elif key in st.session_state and value not in options:
+        del st.session_state[key]

@@ -16,17 +16,6 @@ KIND = {"absent": ":red-badge[absent]", "under_represented": ":orange-badge[unde
         "below_minimum": ":gray-badge[below minimum]"}
 
 
-def keep_valid(key: str, options: list) -> None:
-    """Drop a remembered choice the current dataset does not offer (e.g. after switching samples)."""
-    value = st.session_state.get(key)
-    if isinstance(value, list):
-        kept = [v for v in value if v in options]
-        if kept != value:
-            st.session_state[key] = kept
-    elif key in st.session_state and value not in options:
-        del st.session_state[key]
-
-
 def on_finding() -> None:
     """Show the split a clicked finding belongs to."""
     pick = st.session_state.get("cond_finding")
@@ -48,9 +37,9 @@ if not dataset.conditions:
 source = pixel_source(dataset)
 units = list(available_units(dataset))
 splits = [ALL, *[s for s in dataset.splits if s != "unassigned"]]
-keep_valid("cond_by", list(dataset.conditions))
-keep_valid("cond_unit", units)
-keep_valid("cond_split", splits)
+state.keep_valid("cond_by", list(dataset.conditions))
+state.keep_valid("cond_unit", units)
+state.keep_valid("cond_split", splits)
 if not st.session_state.get("cond_by"):
     st.session_state["cond_by"] = [dataset.conditions[0]]
 c_by, c_unit, c_mode, c_split = st.columns([3, 4, 3, 2])
@@ -86,7 +75,7 @@ table = result.table if split is None else result.split_tables.get(split, result
 findings = list(result.findings[:SHOWN])
 labels = [f"{i}. {f.text}" for i, f in enumerate(findings, 1)]
 st.session_state["cond_findings_index"] = dict(zip(labels, findings))
-keep_valid("cond_finding", labels)
+state.keep_valid("cond_finding", labels)
 
 left, right = st.columns([3, 2])
 with right:

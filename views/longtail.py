@@ -15,12 +15,6 @@ BADGE = {"pass": ":green-badge[:material/check: pass]", "warn": ":orange-badge[:
 DEFAULTS = HealthConfig()
 
 
-def keep_valid(key: str, options: list) -> None:
-    """Drop a remembered choice the current dataset does not offer (e.g. after switching samples)."""
-    if key in st.session_state and st.session_state[key] not in options:
-        del st.session_state[key]
-
-
 def number(value: float, digits: int = 2) -> str:
     return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:,.{digits}f}"
 
@@ -32,8 +26,8 @@ st.caption(f"{state.label()} — which classes are starved, in which split, by w
 source = pixel_source(dataset)
 units = list(available_units(dataset))
 splits = ["all splits", *dataset.splits]
-keep_valid("lt_unit", units)
-keep_valid("lt_split", splits)
+state.keep_valid("lt_unit", units)
+state.keep_valid("lt_split", splits)
 c_unit, c_split, c_colour, c_toggles = st.columns([4, 2, 2, 2])
 unit = c_unit.segmented_control("Unit", units, default="instances", required=True, key="lt_unit",
                                 format_func=lambda u: unit_label(u, source),

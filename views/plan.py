@@ -17,11 +17,6 @@ def cached_incidence(_dataset, key, split, unit):
     return incidence(_dataset, split, unit)
 
 
-def keep_valid(key: str, options: list) -> None:
-    if key in st.session_state and st.session_state[key] not in options:
-        del st.session_state[key]
-
-
 dataset = state.require_dataset()
 st.title("Rebalancing plan")
 multi_label = dataset.task != "classification"
@@ -32,8 +27,8 @@ if st.session_state.get("plan_dataset") != (dataset.key or id(dataset)):
     st.session_state["plan_dataset"] = dataset.key or id(dataset)
     st.session_state.pop("plan_strategy", None)  # each dataset opens on its own default strategy
 splits = [*dataset.splits, "all"]
-keep_valid("plan_split", splits)
-keep_valid("plan_strategy", list(STRATEGIES))
+state.keep_valid("plan_split", splits)
+state.keep_valid("plan_strategy", list(STRATEGIES))
 c_split, c_unit, c_strategy = st.columns([2, 2, 3])
 split = c_split.selectbox("Split", splits, index=splits.index(default_split(dataset) or "all"), key="plan_split",
                           help="plan for the images of this split (the training split, normally)")

@@ -23,16 +23,6 @@ def small(value: float) -> str:
     return "—" if value is None or math.isnan(value) else f"{value:.2g}"
 
 
-def keep_valid(key: str, options: list) -> None:
-    value = st.session_state.get(key)
-    if isinstance(value, list):
-        kept = [v for v in value if v in options]
-        if kept != value:
-            st.session_state[key] = kept
-    elif key in st.session_state and value not in options:
-        del st.session_state[key]
-
-
 def verdicts(health) -> None:
     for v in health.verdicts:
         why = "; ".join(v.reasons) if v.reasons else "looks like the whole"
@@ -78,8 +68,8 @@ else:
                 for k in ("share", "whole_share", "difference")})
 
 st.subheader("Generate new splits")
-keep_valid("gen_stratify", ["class", *dataset.conditions])
-keep_valid("gen_group", group_options)
+state.keep_valid("gen_stratify", ["class", *dataset.conditions])
+state.keep_valid("gen_group", group_options)
 with st.form("gen_form"):
     c = st.columns([2, 3, 2, 1])
     ratios_text = c[0].text_input("Ratios (train, val[, test])", "0.8, 0.1, 0.1", key="gen_ratios")

@@ -53,3 +53,14 @@ def downloads(monkeypatch):
 
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
     return files
+
+
+def open_on(at: AppTest, page: str, sample: str | None = None) -> AppTest:
+    """Choose ``sample`` in the sidebar (when given), switch to ``page`` and check that no exception or
+    error is shown."""
+    if sample:
+        at.selectbox(key="sample_name").set_value(sample).run()
+    at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return at

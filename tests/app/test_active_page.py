@@ -8,17 +8,13 @@ import pytest
 import imbal_core
 from imbal_core.quotas import Workspace, targets_from_mapping
 
-from .conftest import ROOT, metric, texts
+from .conftest import ROOT, metric, open_on, texts
 
 PAGE = "views/active_learning.py"
 
 
 def open_page(app, sample: str = "street"):
-    app.selectbox(key="sample_name").set_value(sample).run()
-    app.switch_page(PAGE).run()
-    assert not app.exception, [e.value for e in app.exception]
-    assert not app.error, [e.value for e in app.error]
-    return app
+    return open_on(app, PAGE, sample)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import json
 import pandas as pd
 import pytest
 
-from .conftest import texts
+from .conftest import open_on, texts
 
 PAGE = "views/conditions.py"
 
@@ -86,8 +86,5 @@ def test_a_sample_without_gaps_says_so(app):
 
 @pytest.mark.parametrize("sample", ["street", "surface", "lanes", "street_daily"])
 def test_runs_on_every_sample(app, sample):
-    app.selectbox(key="sample_name").set_value(sample).run()
-    app.switch_page(PAGE).run()
-    assert not app.exception, [e.value for e in app.exception]
-    assert not app.error, [e.value for e in app.error]
+    open_on(app, PAGE, sample)
     assert figure(app)["data"][0]["type"] == "heatmap"

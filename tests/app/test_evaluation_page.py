@@ -7,18 +7,13 @@ import json
 import numpy as np
 import pytest
 
-from .conftest import metric, texts
+from .conftest import metric, open_on, texts
 
 PAGE = "views/evaluation.py"
 
 
 def open_page(app, sample: str | None = None):
-    if sample:
-        app.selectbox(key="sample_name").set_value(sample).run()
-    app.switch_page(PAGE).run()
-    assert not app.exception, [e.value for e in app.exception]
-    assert not app.error, [e.value for e in app.error]
-    return app
+    return open_on(app, PAGE, sample)
 
 
 def decoded(value):

@@ -10,7 +10,7 @@ import imbal_core
 from imbal_core.cube import class_totals
 from imbal_core.samples import SAMPLES
 
-from .conftest import metric, texts
+from .conftest import metric, open_on, texts
 
 PAGE = "views/hierarchy.py"
 
@@ -103,7 +103,4 @@ def test_a_bad_mapping_is_explained(app):
 
 @pytest.mark.parametrize("sample", list(SAMPLES))
 def test_every_sample(app, sample):
-    app.selectbox(key="sample_name").set_value(sample).run()
-    app.switch_page(PAGE).run()
-    assert not app.exception, [e.value for e in app.exception]
-    assert not app.error, [e.value for e in app.error]
+    open_on(app, PAGE, sample)

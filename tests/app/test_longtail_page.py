@@ -8,7 +8,7 @@ import pytest
 from imbal_core.cli import main
 from imbal_core.samples import SAMPLES
 
-from .conftest import metric, texts
+from .conftest import metric, open_on, texts
 
 PAGE = "views/longtail.py"
 
@@ -134,10 +134,7 @@ def test_split_facets_and_colours(page):
 
 @pytest.mark.parametrize("sample", list(SAMPLES))
 def test_every_sample(app, sample):
-    app.selectbox(key="sample_name").set_value(sample).run()
-    app.switch_page(PAGE).run()
-    assert not app.exception, [e.value for e in app.exception]
-    assert not app.error, [e.value for e in app.error]
+    open_on(app, PAGE, sample)
     units = app.button_group(key="lt_unit").options
     if sample == "surface":  # classification: no pixel unit, and the page says why
         assert list(units) == ["images", "instances"] and "Pixels are not available" in texts(app)

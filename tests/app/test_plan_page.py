@@ -12,7 +12,7 @@ import pytest
 from imbal_core.plan.document import markdown_table
 from imbal_core.samples import SAMPLES
 
-from .conftest import metric, texts
+from .conftest import metric, open_on, texts
 
 PAGE = "views/plan.py"
 
@@ -30,10 +30,7 @@ def plan_table(at) -> pd.DataFrame:
 
 @pytest.mark.parametrize("sample", list(SAMPLES))
 def test_the_page_works_on_every_sample(app, sample):
-    app.selectbox(key="sample_name").set_value(sample).run()
-    app.switch_page(PAGE).run()
-    assert not app.exception, [e.value for e in app.exception]
-    assert not app.error, [e.value for e in app.error]
+    open_on(app, PAGE, sample)
     assert int(metric(app, "Planned samples").replace(",", "")) > 0
     assert len(app.get("download_button")) == 5
 

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 import imbal_core
 from imbal_core.quotas import Workspace, targets_from_mapping
 
-from .conftest import APP, ROOT, TIMEOUT, metric, texts
+from .conftest import APP, ROOT, TIMEOUT, metric, open_on, texts
 
 PAGE = "views/quotas.py"
 DAILY = ROOT / "sample_data" / "street_daily"
@@ -51,11 +51,7 @@ def use_workspace(tmp_path, monkeypatch, templates):
 
 
 def open_page(app: AppTest, sample: str = "street_daily") -> AppTest:
-    app.selectbox(key="sample_name").set_value(sample).run()
-    app.switch_page(PAGE).run()
-    assert not app.exception, [e.value for e in app.exception]
-    assert not app.error, [e.value for e in app.error]
-    return app
+    return open_on(app, PAGE, sample)
 
 
 def burn_points(app: AppTest) -> int:

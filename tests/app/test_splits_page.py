@@ -12,7 +12,7 @@ import pytest
 
 import imbal_core
 
-from .conftest import metric, texts
+from .conftest import metric, open_on, texts
 
 PAGE = "views/splits.py"
 STREET = Path(__file__).resolve().parents[2] / "sample_data" / "street" / "annotations.json"
@@ -100,8 +100,5 @@ def test_two_splits_on_another_sample(app):
 
 @pytest.mark.parametrize("sample", ["street", "surface", "lanes", "street_daily"])
 def test_runs_on_every_sample(app, sample):
-    app.selectbox(key="sample_name").set_value(sample).run()
-    app.switch_page(PAGE).run()
-    assert not app.exception, [e.value for e in app.exception]
-    assert not app.error, [e.value for e in app.error]
+    open_on(app, PAGE, sample)
     assert "Generate new splits" in texts(app)

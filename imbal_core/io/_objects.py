@@ -1,0 +1,215 @@
+"""Shape exports (CVAT, Labelme) -> canonical tables: the part their readers share.
+
+A reader turns its files into :class:`ImageRecord` and :class:`ObjectRecord` rows; :func:`assemble`
+makes the dataset from them, the same way for both:
+
+- **Categories**: the declared labels in their order (CVAT's ``<labels>``, Labelme's
+  ``labels.txt``), then labels used but not declared, reported (``unknown_class``) and kept as
+  extra classes. Without declared labels: the used ones, sorted by name.
+- **Pixels**: polygons by the shoelace formula (:func:`imbal_core.pixels.areas.polygon_areas`,
+  as the COCO path; the rings of one object are summed), masks as the sum of their runs of ones
+  (:func:`imbal_core.pixels.areas.rle_run_areas`), circles and ellipses by their analytic area.
+  Boxes, lines and points have none.
+- **Flags**: an object attribute named ``occluded``, ``truncated`` or ``difficult`` (any case;
+  true / false / 1 / 0 / yes / no) fills the annotation column of that name (``occluded`` is
+  kept while the canonical schema has it; otherwise one report row says how many were set).
+- **Conditions**: image-level labels (CVAT tags, Labelme flags, when the reader keeps them as
+  conditions) become one condition named by the reader, their names joined by `` + ``; an
+  attribute becomes a condition when it is image-level (a tag's attribute: the first value is
+  kept when an image has several, reported) or when every image's objects agree on its value.
+  An attribute whose value differs between objects of one image describes objects, not images:
+  one ``annotation_attribute`` row says so and it is not kept (the canonical tables have no
+  per-object attributes). Conditions then pass :func:`._conditions.pick_conditions`.
+- **Task**: classification when every row is an image label, segmentation when more than half
+  the rows carry pixels (polygons, masks, circles, ellipses), else detection.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import pyarrow as pa
+
+from ..dataset import ANNOTATION_SCHEMA, Dataset, build_dataset
+from ..pixels.areas import polygon_areas, rle_run_areas
+from ..report import LoadReport
+from ._conditions import pick_conditions
+from ._labels import class_sort_key
+
+FLAG_ATTRIBUTES = ("occluded", "truncated", "difficult")
+#: Kinds of row that carry a pixel count.
+AREA_KINDS = frozenset({"polygon", "mask", "circle", "ellipse"})
+IMAGE_LABEL = "label"  # the kind of a row that is an image-level label (classification)
+_TRUE = frozenset({"1", "true", "yes"})
+_FALSE = frozenset({"0", "false", "no"})
+JOIN = " + "
+
+Box = tuple[float, float, float, float]
+
+
+@dataclass(slots=True)
+class ImageRecord:
+    source_id: str
+    file: str  # the annotation file it was read from, for report rows
+    file_name: str | None
+    width: int | None
+    height: int | None
+    split: str | None
+    group: str | None = None
+    labels: list[str] = field(default_factory=list)  # image-level labels kept as a condition
+    attributes: list[tuple[str, str]] = field(default_factory=list)  # image-level attribute values
+
+
+@dataclass(slots=True)
+class ObjectRecord:
+    image: int  # row in the image list
+    label: str
+    source_id: str
+    file: str
+    kind: str  # box, polygon, mask, polyline, points, circle, ellipse, ... or IMAGE_LABEL
+    box: Box | None = None  # x, y, w, h in pixels; None for lines, points and image labels
+    polygons: list[list[float]] | None = None  # rings as [x1, y1, x2, y2, ...]
+    runs: list[int] | None = None  # mask run lengths, background first
+    pixels: float | None = None  # an area the reader computed (circle, ellipse)
+    occluded: bool | None = None
+    attributes: dict[str, str] = field(default_factory=dict)
+
+
+def assemble(images: list[ImageRecord], objects: list[ObjectRecord], declared: Sequence[str], *, fmt: str,
+             label_condition: str, sources: Sequence[str], report: LoadReport) -> Dataset:
+    """The dataset of ``images`` and ``objects`` (see the module docstring)."""
+    where = ", ".join(sources)
+    names = _categories(objects, declared, report)
+    row_of = {n: i for i, n in enumerate(names)}
+    flags = _flags(objects, report)
+    fields: dict[str, pa.Array] = {}
+    if any(img.labels for img in images):
+        fields[label_condition] = pa.array([JOIN.join(sorted(set(img.labels))) or None for img in images], pa.string())
+    fields.update(_attribute_fields(images, objects, report))
+    conditions = pick_conditions(fields, len(images), report, where)
+    img_cols: dict[str, Any] = {
+        "source_id": [i.source_id for i in images],
+        "file_name": [i.file_name for i in images],
+        "width": pa.array([i.width for i in images], pa.int32()),
+        "height": pa.array([i.height for i in images], pa.int32()),
+        "split": [i.split for i in images],
+        "group": pa.array([i.group for i in images], pa.string()),
+        **conditions,
+    }
+    box = lambda o, k: o.box[k] if o.box else None  # noqa: E731
+    ann_cols: dict[str, Any] = {
+        "image": [o.image for o in objects],
+        "category": [row_of[o.label] for o in objects],
+        "source_id": [o.source_id for o in objects],
+        **{c: pa.array([box(o, k) for o in objects], pa.float64()) for k, c in enumerate(("x", "y", "w", "h"))},
+        "pixels": pa.array(pixels(objects), pa.float64(), from_pandas=True),
+        **flags,
+    }
+    return build_dataset(
+        images=img_cols, annotations=ann_cols, categories={"name": names}, task=_task(objects), format=fmt,
+        sources=sources, report=report, conditions=list(conditions),
+        annotation_files=[o.file for o in objects], unsized_boxes_normalised=False,
+    )
+
+
+def pixels(objects: list[ObjectRecord]) -> list[float | None]:
+    """Each object's pixel count (None when it has no area), vectorised over all objects."""
+    rings = pa.array([o.polygons for o in objects], pa.list_(pa.list_(pa.float64())))
+    runs = pa.array([o.runs for o in objects], pa.list_(pa.int64()))
+    poly_area, run_area = polygon_areas(rings), rle_run_areas(runs)
+    out: list[float | None] = []
+    for k, o in enumerate(objects):
+        has = o.polygons is not None or o.runs is not None or o.pixels is not None
+        total = (o.pixels or 0.0) + (float(poly_area[k]) if o.polygons is not None else 0.0) \
+            + (float(run_area[k]) if o.runs is not None else 0.0)
+        out.append(total if has else None)
+    return out
+
+
+def _task(objects: list[ObjectRecord]) -> str:
+    if objects and all(o.kind == IMAGE_LABEL for o in objects):
+        return "classification"
+    with_area = sum(o.kind in AREA_KINDS for o in objects)
+    return "segmentation" if 2 * with_area > len(objects) else "detection"
+
+
+def _categories(objects: list[ObjectRecord], declared: Sequence[str], report: LoadReport) -> list[str]:
+    used: dict[str, Counter] = {}
+    for o in objects:
+        used.setdefault(o.label, Counter())[o.file] += 1
+    declared = list(dict.fromkeys(declared))
+    if not declared:
+        return sorted(used, key=class_sort_key)
+    known = set(declared)
+    unknown = sorted((n for n in used if n not in known), key=class_sort_key)
+    for name in unknown:
+        files = used[name]
+        report.add(next(iter(files)), name, "unknown_class",
+                   f"label {name!r:.60} ({sum(files.values())} annotation(s)) is not among the declared labels",
+                   "kept as an extra class")
+    return [*declared, *unknown]
+
+
+def _flags(objects: list[ObjectRecord], report: LoadReport) -> dict[str, pa.Array]:
+    """``occluded`` / ``truncated`` / ``difficult`` columns from the objects (attributes removed)."""
+    columns: dict[str, list[bool | None]] = {name: [None] * len(objects) for name in FLAG_ATTRIBUTES}
+    for k, o in enumerate(objects):
+        columns["occluded"][k] = o.occluded
+        for key in [a for a in o.attributes if a.strip().lower() in FLAG_ATTRIBUTES]:
+            name, text = key.strip().lower(), o.attributes.pop(key)
+            value = _TRUE_OR_FALSE.get(text.strip().lower())
+            if value is None:
+                report.add(o.file, o.source_id, "bad_flag", f"{name} {text!r:.40} is not true or false",
+                           f"kept with {name} unknown")
+            elif columns[name][k] is None:
+                columns[name][k] = value
+    occluded = sum(v is True for v in columns["occluded"])
+    if occluded and "occluded" not in ANNOTATION_SCHEMA.names:
+        report.add(objects[0].file, "occluded", "annotation_flag",
+                   f"{occluded} of {len(objects)} objects are marked occluded; the canonical annotations "
+                   "have no occluded column", "counted; the flag is not stored")
+    return {name: pa.array(values, pa.bool_()) for name, values in columns.items()}
+
+
+_TRUE_OR_FALSE = {**{t: True for t in _TRUE}, **{f: False for f in _FALSE}}
+
+
+def _attribute_fields(images: list[ImageRecord], objects: list[ObjectRecord], report: LoadReport) -> dict[str, pa.Array]:
+    """Attributes that describe images: image-level ones, and object ones every image agrees on."""
+    n = len(images)
+    values: dict[str, list[list[str]]] = {}
+    first_file: dict[str, str] = {}
+    image_level: set[str] = set()
+
+    def add(name: str, row: int, value: str, file: str) -> None:
+        if name not in values:
+            values[name] = [[] for _ in range(n)]
+            first_file[name] = file
+        values[name][row].append(value)
+
+    for i, img in enumerate(images):
+        for name, value in img.attributes:
+            add(name, i, value, img.file)
+            image_level.add(name)
+    for o in objects:
+        for name, value in o.attributes.items():
+            add(name, o.image, value, o.file)
+    fields: dict[str, pa.Array] = {}
+    for name, per_image in values.items():
+        mixed = [i for i, seen in enumerate(per_image) if len(set(seen)) > 1]
+        if mixed and name not in image_level:
+            i = mixed[0]
+            example = ", ".join(sorted(set(per_image[i])))
+            distinct = len({v for seen in per_image for v in seen})
+            report.add(first_file[name], name, "annotation_attribute",
+                       f"attribute `{name}` differs between objects of one image (image {images[i].source_id}: "
+                       f"{example:.60}); {distinct} values in all: it describes objects, not images",
+                       "not a condition; the canonical tables have no per-object attributes")
+            continue
+        for i in mixed:
+            seen = list(dict.fromkeys(per_image[i]))
+            report.add(images[i].file, images[i].source_id, "multi_valued_condition",
+                       f"attribute `{name}` has several values ({', '.join(seen):.60})", f"kept the first, {seen[0]!r:.40}")
+        fields[name] = pa.array([seen[0] if seen else None for seen in per_image], pa.string())
+    return fields

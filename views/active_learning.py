@@ -8,8 +8,10 @@ import streamlit as st
 
 from imbal_app import state
 from imbal_core.active import RULES, build_pool, select_batch
+from imbal_core.active.summary import quota_needs, summarize_batch
 from imbal_core.charts.active import condition_mix, uncertainty_histogram
 from imbal_core.dataset import Dataset
+from imbal_core.fingerprint import dataset_key
 from imbal_core.io.predictions import read_predictions
 from imbal_core.quotas import Workspace, WorkspaceError
 from imbal_core.quotas.progress import project_progress
@@ -19,11 +21,11 @@ NO_QUOTA = "no quotas (uncertainty only)"
 CRITICAL = "the critical classes (equal shares)"
 
 
-@st.cache_resource(max_entries=8, show_spinner="Scoring the pool…")
-def scored_pool(path: str, modified: float, key: str, rule: str, aggregate: str, threshold: float, _dataset: Dataset):
-    """The pool scored once per predictions file, export and rule (``modified`` and ``key`` invalidate it)."""
-    predictions = read_predictions(path, _dataset)
-    return predictions, build_pool(predictions, _dataset, rule=rule, aggregate=aggregate, class_threshold=threshold)
+@st.cache_resource(max_entries=8, show_spinner="Scoring the pool…", hash_funcs={Dataset: dataset_key})
+def scored_pool(path: str, modified: float, rule: str, aggregate: str, threshold: float, dataset: Dataset):
+    """The pool scored once per predictions file (``modified`` invalidates it), export and rule."""
+    predictions = read_predictions(path, dataset)
+    return predictions, build_pool(predictions, dataset, rule=rule, aggregate=aggregate, class_threshold=threshold)
 
 
 dataset = state.require_dataset()
@@ -45,8 +47,7 @@ aggregate = c[1].selectbox("Objects → image (detection)", ["max", "mean", "sum
                            help="How an image's objects combine into its score.")
 threshold = c[2].slider("Holds a class from probability", 0.05, 0.95, 0.3, 0.05, key="al_threshold")
 try:
-    predictions, pool = scored_pool(str(path), Path(path).stat().st_mtime, dataset.key or str(id(dataset)), rule,
-                                    aggregate, threshold, dataset)
+    predictions, pool = scored_pool(str(path), Path(path).stat().st_mtime, rule, aggregate, threshold, dataset)
 except (LoadError, ValueError) as exc:
     st.error(f"These predictions cannot be used for this pool: {exc}")
     st.stop()
@@ -75,7 +76,7 @@ elif source != NO_QUOTA:
     except ValueError as exc:
         st.error(str(exc))
         st.stop()
-    quotas = {k.category: k.remaining for k in result.classes if k.remaining > 0}
+    quotas = quota_needs(result)
     if not quotas:
         st.info(f"Every class of {source} has met its target (or it has no targets): selecting by uncertainty only.")
 n = s[1].number_input("Batch size", 1, max(1, pool.size), value=min(500, max(1, pool.size // 5)), key="al_n")
@@ -95,15 +96,15 @@ except ValueError as exc:
     st.stop()
 
 # ------------------------------------------------------------------ summary
+summary = summarize_batch(pool, selection)
 m = st.columns(4)
-m[0].metric("Pool images", f"{pool.size:,}")
-m[1].metric("Selected", f"{selection.size:,}", help="fewer than asked when the group cap runs out of groups")
-m[2].metric("Mean uncertainty", f"{selection.batch.column('uncertainty').to_numpy().mean():.3f}" if selection.size else "—",
-            help=f"pool: {pool.table.column('uncertainty').to_numpy().mean():.3f}")
-if selection.group:
-    used = sum(1 for r in selection.conditions.to_pylist() if r["condition"] == selection.group and r["selected"])
+m[0].metric("Pool images", f"{summary.pool_images:,}")
+m[1].metric("Selected", f"{summary.selected:,}", help="fewer than asked when the group cap runs out of groups")
+m[2].metric("Mean uncertainty", f"{summary.mean_uncertainty:.3f}" if summary.selected else "—",
+            help=f"pool: {summary.pool_mean_uncertainty:.3f}")
+if summary.groups_used is not None:
     label = "groups used" if selection.group == "group" else f"{selection.group.replace('_', ' ')} values used"
-    m[3].metric(label, used, help=f"at most {selection.max_per_group} images each")
+    m[3].metric(label, summary.groups_used, help=f"at most {selection.max_per_group} images each")
 if selection.size < int(n):
     st.warning(f"Only {selection.size:,} images could be selected: raise the cap per group or choose another column.")
 if selection.classes.num_rows:

@@ -4,17 +4,21 @@ import streamlit as st
 
 from imbal_app import state
 from imbal_core.charts.plan import achieved_chart, plan_chart
-from imbal_core.plan import (DESCRIPTIONS, STRATEGIES, augmentation_policy, build_document, dataset_counts,
-                             default_split, default_strategy, fit_weights, incidence, make_spec, plan_for_dataset,
-                             repeat_factor_weights, suggested_threshold, weights_csv, weights_parquet)
+from imbal_core.dataset import Dataset
+from imbal_core.fingerprint import dataset_key
+from imbal_core.plan import (DESCRIPTIONS, STRATEGIES, TOLERANCE, augmentation_policy, build_document,
+                             dataset_counts, default_split, default_strategy, fit_weights, incidence, make_spec,
+                             plan_for_dataset, repeat_factor_weights, suggested_threshold, weights_csv, weights_parquet)
+from imbal_core.plan.compare import compare_weights
+from imbal_core.types import ALL_SPLITS
 
 BETAS = [0.9, 0.99, 0.999, 0.9999]
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
-def cached_incidence(_dataset, key, split, unit):
+@st.cache_resource(max_entries=16, show_spinner=False, hash_funcs={Dataset: dataset_key})
+def cached_incidence(dataset: Dataset, split: str | None, unit: str):
     """The image x class incidence, built once per dataset, split and unit (slider moves reuse it)."""
-    return incidence(_dataset, split, unit)
+    return incidence(dataset, split, unit)
 
 
 dataset = state.require_dataset()
@@ -23,14 +27,14 @@ multi_label = dataset.task != "classification"
 st.caption(f"{state.label()} — oversample rare classes up to a cap, undersample frequent ones, keep the epoch at a "
            "budget" + ("; then carry the plan to images, which hold several classes at once." if multi_label else "."))
 
-if st.session_state.get("plan_dataset") != (dataset.key or id(dataset)):
-    st.session_state["plan_dataset"] = dataset.key or id(dataset)
+if st.session_state.get("plan_dataset") != dataset_key(dataset):
+    st.session_state["plan_dataset"] = dataset_key(dataset)
     st.session_state.pop("plan_strategy", None)  # each dataset opens on its own default strategy
-splits = [*dataset.splits, "all"]
+splits = [*dataset.splits, ALL_SPLITS]
 state.keep_valid("plan_split", splits)
 state.keep_valid("plan_strategy", list(STRATEGIES))
 c_split, c_unit, c_strategy = st.columns([2, 2, 3])
-split = c_split.selectbox("Split", splits, index=splits.index(default_split(dataset) or "all"), key="plan_split",
+split = c_split.selectbox("Split", splits, index=splits.index(default_split(dataset) or ALL_SPLITS), key="plan_split",
                           help="plan for the images of this split (the training split, normally)")
 unit = c_unit.segmented_control("Count classes by", ["images", "instances"], default="images", required=True,
                                 key="plan_unit", help="images holding the class, or its annotations")
@@ -38,17 +42,17 @@ strategy = c_strategy.selectbox("Strategy", list(STRATEGIES), index=list(STRATEG
                                 key="plan_strategy", help=" · ".join(f"**{s}**: {d}" for s, d in DESCRIPTIONS.items()))
 st.caption(f"**{strategy}** — {DESCRIPTIONS[strategy]}.")
 
-scope = None if split == "all" else split
+scope = None if split == ALL_SPLITS else split
 counts, _, images_in_scope = dataset_counts(dataset, scope, unit)
 total = sum(counts.values())
 if total == 0:
     st.info(f"No annotations in the {split} split: there is nothing to rebalance.")
     st.stop()
-if st.session_state.get("plan_scope") != (dataset.key or id(dataset), split, unit):
-    st.session_state["plan_scope"] = (dataset.key or id(dataset), split, unit)
+if st.session_state.get("plan_scope") != (dataset_key(dataset), split, unit):
+    st.session_state["plan_scope"] = (dataset_key(dataset), split, unit)
     for key in ("plan_budget", "plan_threshold", "plan_lvis_threshold"):
         st.session_state.pop(key, None)  # a new scope starts from its own current total and threshold
-inc = cached_incidence(dataset, dataset.key or id(dataset), scope, unit)
+inc = cached_incidence(dataset, scope, unit)
 suggested = suggested_threshold(inc)
 
 c_cap, c_budget, c_floor = st.columns(3)
@@ -123,9 +127,9 @@ else:
                f"The fitted weights keep each image's repeats within [{floor:g}, {cap:g}] and come as close to the plan "
                "as the images allow; LVIS repeat factors are shown for comparison.")
 cards = st.columns(4)
-cards[0].metric("Fitted: classes within 5%", f"{int(weights.within().sum())} of {len(weights.classes)}",
+cards[0].metric(f"Fitted: classes within {TOLERANCE:.0%}", f"{int(weights.within().sum())} of {len(weights.classes)}",
                 help=f"worst miss {weights.worst_error:.1%}")
-cards[1].metric("LVIS: classes within 5%", f"{int(lvis.within().sum())} of {len(lvis.classes)}",
+cards[1].metric(f"LVIS: classes within {TOLERANCE:.0%}", f"{int(lvis.within().sum())} of {len(lvis.classes)}",
                 help=f"worst miss {lvis.worst_error:.1%}")
 cards[2].metric("Images per epoch", f"{weights.epoch_images:,}", help=f"of {images_in_scope:,} images in scope")
 best = weights.best_worst_error
@@ -137,16 +141,13 @@ if weights.warnings:
 for note in lvis.warnings[1:]:
     st.info(note)
 st.plotly_chart(achieved_chart(weights, lvis), width="stretch", key="plan_achieved_chart")
-achieved = weights.class_table().to_pandas()[["class", "target", "achieved", "relative_error"]]
-achieved["LVIS achieved"] = lvis.achieved.round(1)
-achieved["LVIS error"] = lvis.relative_error
-achieved = achieved.iloc[(-weights.counts).argsort(kind="stable")]
+achieved = compare_weights(weights, lvis).drop_columns(["count"]).to_pandas()
 st.dataframe(achieved, hide_index=True, width="stretch", key="plan_achieved_table", column_config={
     "target": st.column_config.NumberColumn("planned", format="localized"),
     "achieved": st.column_config.NumberColumn("fitted achieves", format="%.1f"),
-    "LVIS achieved": st.column_config.NumberColumn("LVIS achieves", format="%.1f"),
+    "alternative_achieved": st.column_config.NumberColumn("LVIS achieves", format="%.1f"),
     "relative_error": st.column_config.NumberColumn("fitted error", format="percent"),
-    "LVIS error": st.column_config.NumberColumn("LVIS error", format="percent"),
+    "alternative_error": st.column_config.NumberColumn("LVIS error", format="percent"),
 })
 
 st.subheader("Augmentation and epoch quotas")

@@ -6,7 +6,7 @@ from datetime import date
 import streamlit as st
 
 from imbal_app import state
-from imbal_core.charts.quotas import STATUS_LABELS, burn_chart, progress_bars
+from imbal_core.charts.quotas import burn_chart, progress_bars
 from imbal_core.exports import csv_bytes
 from imbal_core.report import LoadError
 from imbal_core.quotas import UNITS, Workspace, WorkspaceError
@@ -16,9 +16,8 @@ from imbal_core.quotas.burn import burn_series
 from imbal_core.quotas.progress import ALL_CLASSES, progress
 from imbal_core.quotas.sample import SAMPLE_DEADLINE, SAMPLE_PROJECT, add_sample_project
 from imbal_core.quotas.snapshot import latest_timestamp
+from imbal_core.types import QuotaStatus
 
-BADGE = {"done": ":green-badge[done]", "on_track": ":green-badge[on track]", "at_risk": ":orange-badge[at risk]",
-         "off_track": ":red-badge[off track]", "unknown": ":gray-badge[no pace yet]"}
 VERSION = "quota_targets_version"
 
 st.title("Quotas")
@@ -147,13 +146,13 @@ except ValueError as exc:
     st.error(str(exc))
     st.stop()
 
-counts = {s: sum(1 for k in result.classes if k.status == s) for s in STATUS_LABELS}
+counts = {s: sum(1 for k in result.classes if k.status == s) for s in QuotaStatus}
 m = st.columns(5)
 m[0].metric("As of", result.as_of.isoformat() if result.as_of else "—")
 m[1].metric("Quota classes", len(result.classes))
-m[2].metric("Off track", counts["off_track"])
-m[3].metric("At risk", counts["at_risk"])
-m[4].metric("Done", counts["done"], help="target met: stop collecting")
+m[2].metric("Off track", counts[QuotaStatus.OFF_TRACK])
+m[3].metric("At risk", counts[QuotaStatus.AT_RISK])
+m[4].metric("Done", counts[QuotaStatus.DONE], help="target met: stop collecting")
 st.caption(f"{len(data.snapshots)} snapshot(s) · pace = average daily gain over the last {result.window} working days"
            + (f" · {result.labellers_per_day:.1f} labellers a day lately" if result.labellers_per_day else ""))
 st.plotly_chart(progress_bars(result), width="stretch", key="quota_bars")
@@ -161,7 +160,7 @@ st.plotly_chart(progress_bars(result), width="stretch", key="quota_bars")
 table = result.to_pandas()
 st.dataframe(
     table[["name", "status", "current", "target", "unit", "percent", "rate_per_day", "needed_per_day", "days_left",
-           "projected_date", "projected_at_deadline", "deadline"]].assign(status=table["status"].map(STATUS_LABELS)),
+           "projected_date", "projected_at_deadline", "deadline"]].assign(status=table["status"].map(lambda s: QuotaStatus(s).legend)),
     hide_index=True, width="stretch",
     column_config={"name": st.column_config.TextColumn("class", pinned=True),
                    "percent": st.column_config.ProgressColumn("% of target", min_value=0, max_value=100, format="%.0f%%"),
@@ -173,7 +172,7 @@ st.dataframe(
 
 st.subheader("Today's advice")
 for k in result.classes:
-    st.markdown(f"{BADGE[k.status]} {k.advice}")
+    st.markdown(f"{k.status.badge} {k.advice}")
 
 st.subheader("Burn-up / burn-down")
 series = burn_series(result)

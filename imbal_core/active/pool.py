@@ -12,12 +12,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..io.predictions import Predictions, match_predictions
 from .objects import _group_objects, _object_uncertainty
 from .scoring import AGGREGATES, RULES, Aggregate, Rule, uncertainty
 
 if TYPE_CHECKING:
     from ..dataset import Dataset
-    from ..io.predictions import Predictions
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,8 +60,6 @@ def build_pool(predictions: "Predictions", dataset: "Dataset | None" = None, *, 
     if not 0 < iou <= 1:
         raise ValueError(f"`iou` must be above 0 and at most 1. Got {iou!r} instead.")
     if dataset is not None and predictions.matched_to != (dataset.key or dataset.summary_line()):
-        from ..io.predictions import match_predictions
-
         predictions = match_predictions(predictions, dataset)
     table = predictions.table
     if predictions.kind == "classification":

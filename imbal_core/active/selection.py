@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..exports import csv_bytes
+from ..io._conditions import GROUP_FIELDS
 from .pool import Pool
 from .scoring import Rule
 
@@ -68,8 +69,6 @@ def resolve_group(pool: Pool, group: str | None) -> str | None:
     (``sequence``, ``video``, ``site`` ...) which the readers put in ``group``. None: no cap."""
     if group is None:
         return None
-    from ..io._conditions import GROUP_FIELDS
-
     if group in ("group", *pool.conditions):
         return group
     if group in GROUP_FIELDS:

@@ -8,32 +8,30 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..quotas.progress import QuotaProgress
+from ..types import QuotaStatus
 
-STATUS_COLORS = {"done": "#1b7837", "on_track": "#5aae61", "at_risk": "#f1a340", "off_track": "#d73027",
-                 "unknown": "#9e9e9e"}
-STATUS_LABELS = {"done": "done — stop collecting", "on_track": "on track", "at_risk": "at risk",
-                 "off_track": "off track", "unknown": "no pace yet"}
 LINE_STYLES = {"actual": dict(dash="solid", width=3), "projected": dict(dash="dash", width=2),
                "needed": dict(dash="dot", width=2)}
 LINE_NAMES = {"actual": "actual", "projected": "projected at the current pace", "needed": "pace needed"}
 
 
 def progress_bars(result: QuotaProgress) -> go.Figure:
-    """One horizontal bar per quota class: percent of target, coloured by status (worst first, top down).
+    """One horizontal bar per quota class: percent of target, coloured by status (worst first, top down);
+    one legend entry per status (:attr:`QuotaStatus.legend`, :attr:`QuotaStatus.colour`).
 
     Bars stop at 100%; the text gives the real figures (``252 / 600 instances (42%)``).
     """
     classes = list(reversed(result.classes))  # plotly draws the first bar at the bottom
     fig = go.Figure()
-    for status in STATUS_COLORS:
+    for status in QuotaStatus:
         chosen = [c for c in classes if c.status == status]
         if not chosen:
             continue
         fig.add_trace(go.Bar(
             x=[min(c.percent, 100.0) for c in chosen], y=[c.category for c in chosen], orientation="h",
-            name=STATUS_LABELS[status], marker_color=STATUS_COLORS[status],
+            name=status.legend, marker_color=status.colour,
             text=[f"{c.current:,.0f} / {c.target:,} {c.unit} ({c.percent:.0f}%)" for c in chosen],
-            textposition="auto", hovertemplate="%{y}: %{text}<extra>" + STATUS_LABELS[status] + "</extra>",
+            textposition="auto", hovertemplate="%{y}: %{text}<extra>" + status.legend + "</extra>",
         ))
     fig.update_layout(
         barmode="overlay", xaxis=dict(range=[0, 100], title="% of target", ticksuffix="%"),

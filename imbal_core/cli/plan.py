@@ -14,6 +14,7 @@ from pathlib import Path
 from ..plan import (DESCRIPTIONS, STRATEGIES, build_document, default_split, default_strategy, fit_weights, incidence,
                     make_spec, parse_counts, plan_for_dataset, read_targets, repeat_factor_weights, solve, weights_csv,
                     weights_parquet)
+from ..plan.reach import TOLERANCE
 from ._common import add_input_arguments, format_table, load_dataset, print_json
 
 _OUTPUTS = {".json": "the complete plan (JSON)", ".md": "the one-page summary (Markdown)", ".csv": "one row per class"}
@@ -89,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         out = plan.to_dict()
         if plan.source:
-            out["source"] = plan.source
+            out["source"] = plan.source.to_dict()
         if weights is not None:
             out["per_image"] = {"fitted": weights.to_dict(), "repeat_factor": alternative.to_dict()}
         print_json(out)
@@ -113,7 +114,7 @@ def _write(args: argparse.Namespace, doc, dataset) -> None:
 
 def _print(plan, weights, alternative) -> None:
     spec = plan.spec
-    where = f" — {plan.source['split']} split, {plan.source['images']:,} images" if plan.source else ""
+    where = f" — {plan.source.split} split, {plan.source.images:,} images" if plan.source else ""
     print(f"{spec.strategy} plan in {spec.unit}{where}: cap {spec.cap:g}x, floor {spec.floor:g}, budget {plan.budget:,}")
     rows = []
     for c, n, t, e, m, cap, flo in zip(plan.classes, plan.counts, plan.targets, plan.effective, plan.multipliers,
@@ -128,7 +129,7 @@ def _print(plan, weights, alternative) -> None:
     print(f"total {plan.total_effective:,} of {plan.budget:,}; imbalance {plan.imbalance_ratio_before:.1f}:1 -> "
           f"{plan.imbalance_ratio_after:.1f}:1")
     if weights is not None:
-        print(f"per-image weights: {int(weights.within().sum())} of {len(weights.classes)} classes within 5% "
+        print(f"per-image weights: {int(weights.within().sum())} of {len(weights.classes)} classes within {TOLERANCE:.0%} "
               f"(worst {weights.worst_error:.0%}); LVIS repeat factors: {int(alternative.within().sum())} "
               f"(worst {alternative.worst_error:.0%}); {weights.epoch_images:,} images per epoch")
     for warning in plan.warnings + (weights.warnings if weights is not None else ()):

@@ -19,9 +19,11 @@ from ..quotas import UNITS, Workspace, targets_from_mapping
 from ..quotas.history import HISTORY_MODES
 from ..quotas.playbook import playbook
 from ..quotas.progress import StatusRules, project_progress
+from ..types import QuotaStatus
 from ._common import add_input_arguments, format_table, load_dataset, print_json
 
-FAIL_LEVELS = {"at_risk": ("at_risk", "off_track"), "off_track": ("off_track",)}
+#: The statuses ``--fail-on`` takes: a class fails at that status or a worse one (:attr:`QuotaStatus.rank`).
+FAIL_LEVELS = (QuotaStatus.AT_RISK, QuotaStatus.OFF_TRACK)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -57,7 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _project_arguments(t)
     _progress_arguments(t)
     t.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    t.add_argument("--fail-on", choices=list(FAIL_LEVELS),
+    t.add_argument("--fail-on", choices=[s.value for s in FAIL_LEVELS],
                    help="exit 1 when a class is at this status or worse (off_track; at_risk includes off_track)")
     t.set_defaults(handler=run_status)
 
@@ -192,7 +194,7 @@ def _progress(args: argparse.Namespace):
 
 def run_status(args: argparse.Namespace) -> int:
     result = _progress(args)
-    failing = [c.category for c in result.classes if args.fail_on and c.status in FAIL_LEVELS[args.fail_on]]
+    failing = [c.category for c in result.classes if args.fail_on and c.status.at_least_as_bad_as(args.fail_on)]
     if args.json:
         print_json({**result.to_dict(), "failing": failing})
     else:
@@ -202,7 +204,7 @@ def run_status(args: argparse.Namespace) -> int:
             print(f"{args.project}: no targets yet — run `imbal quota set {args.project} --target CLASS=N --deadline DATE`.")
         else:
             print(f"{result.project} — as of {result.as_of.isoformat()} (pace over the last {result.window} working days)")
-            rows = [[c.category, c.status.replace("_", " "), f"{c.current:,.0f} / {c.target:,}", round(c.percent, 1),
+            rows = [[c.category, c.status.label, f"{c.current:,.0f} / {c.target:,}", round(c.percent, 1),
                      c.rate_per_day, c.needed_per_day, c.days_left,
                      c.projected_date.isoformat() if c.projected_date else None] for c in result.classes]
             print(format_table(["class", "status", "now / target", "%", "rate/day", "needed/day", "days left",

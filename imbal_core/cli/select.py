@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from ..active import AGGREGATES, RULES, build_pool, select_batch
+from ..active.summary import quota_needs
 from ..io import load
 from ..io.predictions import PREDICTION_FORMATS, read_predictions
 from ..quotas import Workspace
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     quotas = None
     if args.project:
         progress = project_progress(Workspace(args.workspace), args.project)
-        quotas = {c.category: c.remaining for c in progress.classes if c.remaining > 0}
+        quotas = quota_needs(progress)
         if progress.classes and dataset is None and predictions.kind == "detection":
             print("note: without --images, COCO / YOLO class ids cannot be matched to the project's class names.",
                   file=sys.stderr)

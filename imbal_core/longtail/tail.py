@@ -13,6 +13,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..dataset import Dataset
+from ..types import check_split
 from .counts import _check_where, class_split_counts
 from .groups import GROUPS, LVIS, FrequencyThresholds, Group
 from .metrics import DEFAULT_HEAD_SHARE, TailMetrics, _check_share, tail_metrics
@@ -119,8 +120,7 @@ def long_tail(
     _check_share(head_share)
     where_ok = _check_where(dataset, where)
     splits = dataset.splits
-    if split is not None and split not in splits:
-        raise ValueError(f"`split` must be one of {list(splits)} or None. Got {split!r} instead.")
+    check_split(split, splits)
     if counts is None:
         counts = class_split_counts(dataset, where_ok)
     names = dataset.class_names

@@ -10,9 +10,8 @@ from typing import Literal
 import numpy as np
 
 from ..dataset import Dataset
+from ..types import UNITS, Unit
 
-Unit = Literal["images", "instances", "pixels"]
-UNITS: tuple[Unit, ...] = ("images", "instances", "pixels")
 #: What the ``pixels`` unit counts: mask pixels, box areas (approximation), or nothing.
 PixelSource = Literal["masks", "boxes", "none"]
 

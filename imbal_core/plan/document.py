@@ -10,9 +10,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from .. import __version__
 from ..exports import csv_bytes, json_bytes, parquet_bytes
 from .epochs import EpochQuotas, epoch_quotas
 from .policy import DEFAULT_TIERS, AugmentationPolicy, augmentation_policy
+from .reach import TOLERANCE
 from .solver import ClassPlan
 from .weights import ImageWeights
 
@@ -48,7 +50,7 @@ class PlanDocument:
         return [c for c, x in zip(self.plan.classes, self.plan.multipliers) if x < 1]
 
     def metrics_to_track(self) -> list[str]:
-        detection = self.plan.source.get("task") in ("detection", "segmentation")
+        detection = self.plan.source is not None and self.plan.source.multi_label
         rare = _list(self.rare_classes) or "the smallest classes"
         lines = [
             "per-class recall on the validation split, every class, the rare ones first: " + rare,
@@ -62,7 +64,7 @@ class PlanDocument:
         return lines
 
     def stop_rule(self) -> str:
-        macro = "macro mAP" if self.plan.source.get("task") in ("detection", "segmentation") else "macro F1"
+        macro = "macro mAP" if self.plan.source is not None and self.plan.source.multi_label else "macro F1"
         return (
             "Train once without rebalancing and once with this plan (same seed, schedule and validation split). "
             f"Keep the plan if the rare classes' recall rises and {macro} does not fall. Raise the cap one step at "
@@ -72,8 +74,6 @@ class PlanDocument:
 
     def to_dict(self) -> dict[str, Any]:
         """The complete plan as JSON-ready data, with the inputs that produced it."""
-        from .. import __version__
-
         plan = self.plan
         per_image = {}
         if self.weights is not None:
@@ -83,7 +83,7 @@ class PlanDocument:
         return {
             "kind": "imbal rebalancing plan",
             "imbal_version": __version__,
-            "inputs": {**plan.spec.to_dict(), "budget_resolved": plan.budget, "source": plan.source or {"counts": "given"},
+            "inputs": {**plan.spec.to_dict(), "budget_resolved": plan.budget, "source": plan.source.to_dict() if plan.source else {"counts": "given"},
                        "counts": {c: int(n) for c, n in zip(plan.classes, plan.counts)}},
             "plan": plan.to_dict(),
             "augmentation": self.policy.to_dict(),
@@ -156,8 +156,8 @@ def _x(value: float) -> str:
 def _markdown(doc: PlanDocument) -> str:
     plan, spec = doc.plan, doc.plan.spec
     src = plan.source
-    where = (f"{', '.join(s.rsplit('/', 1)[-1] for s in src.get('dataset', []))} — split {src.get('split')}, "
-             f"{src.get('images', 0):,} images" if src else "counts given directly")
+    where = (f"{', '.join(s.rsplit('/', 1)[-1] for s in src.dataset)} — split {src.split}, {src.images:,} images"
+             if src else "counts given directly")
     out = [f"# Rebalancing plan: {spec.strategy}, cap {spec.cap:g}x, budget {plan.budget:,}", "",
            f"Source: {where}; counted in {spec.unit}; floor {spec.floor:g}. "
            f"Planned {plan.total_effective:,} samples per epoch; imbalance {_ratio(plan.imbalance_ratio_before)} before, "
@@ -199,10 +199,10 @@ def _weights_lines(doc: PlanDocument) -> list[str]:
         if w is None:
             continue
         within = int(w.within().sum())
-        lines.append(f"- {label}: {within} of {len(w.classes)} classes within 5% of their planned count "
+        lines.append(f"- {label}: {within} of {len(w.classes)} classes within {TOLERANCE:.0%} of their planned count "
                      f"(worst miss {w.worst_error:.0%}); {w.epoch_images:,} images per epoch.")
     w = doc.weights
-    if w is not None and w.best_worst_error is not None and w.best_worst_error > 0.05:
+    if w is not None and w.best_worst_error is not None and w.best_worst_error > TOLERANCE:
         lines.append(f"- No per-image weights within [{w.floor:g}, {w.cap:g}] can meet every target: the best possible "
                      f"worst miss is {w.best_worst_error:.0%} (images hold several classes).")
     lines.append(f"- Use the weights file with `WeightedRandomSampler(weights, num_samples={w.epoch_images if w else 0}, "

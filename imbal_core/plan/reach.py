@@ -1,22 +1,41 @@
-"""Can per-image weights meet a plan at all, and if not, why: the linear-programming bound and the notes."""
+"""How far per-image weights miss a plan, whether any weights could meet it (the linear-programming
+bound) and, when they cannot, why: the notes a fit reports, as plain data."""
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 
+from .incidence import Incidence
 from .solver import ClassPlan
-
-if TYPE_CHECKING:
-    from .weights import ImageWeights, Incidence
 
 #: A class is "within" its target when achieved is within this share of it.
 TOLERANCE = 0.05
 
 
-def best_worst_error(inc: "Incidence", targets: np.ndarray, floor: float, cap: float) -> float:
+@dataclass(frozen=True)
+class MissNotes:
+    """What a fit reports about its misses: ``best_worst_error`` (the linear-programming bound, None
+    when not checked) and ``warnings`` (sentences, the first a summary; empty when nothing is missed)."""
+
+    best_worst_error: float | None = None
+    warnings: tuple[str, ...] = ()
+
+
+def relative_error(achieved: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """achieved / target - 1 per class (NaN where the target is 0)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(targets > 0, achieved / np.maximum(targets, 1) - 1, np.nan)
+
+
+def within(errors: np.ndarray, counts: np.ndarray, tolerance: float = TOLERANCE) -> np.ndarray:
+    """Per class: the relative error is at most ``tolerance`` (classes with no samples count as within)."""
+    err = np.abs(errors)
+    return np.where(np.isnan(err) | (counts == 0), True, err <= tolerance)
+
+
+def best_worst_error(inc: Incidence, targets: np.ndarray, floor: float, cap: float) -> float:
     """The smallest worst-class relative error ``max_c |achieved_c - target_c| / target_c`` reachable
     by any per-image repeats within ``[floor, cap]`` (a linear programme over distinct rows; HiGHS).
 
@@ -44,29 +63,21 @@ def best_worst_error(inc: "Incidence", targets: np.ndarray, floor: float, cap: f
     return float(out.x[-1])
 
 
-def with_notes(result: "ImageWeights", inc: "Incidence", plan: ClassPlan, rows: sp.csr_matrix, m: np.ndarray,
-               group_repeats: np.ndarray, check_reachable: int) -> "ImageWeights":
-    """``result`` with warnings when a class misses by more than 5%: how many, the best any weights could
-    do (linear programming, when there are at most ``check_reachable`` distinct rows) and, for the three
-    worst, the class sharing their images that pulls them the other way."""
-    missed = np.flatnonzero(~result.within())
+def miss_notes(inc: Incidence, plan: ClassPlan, errors: np.ndarray, floor: float, cap: float,
+               group_repeats: np.ndarray, check_reachable: int) -> MissNotes:
+    """The notes on weights whose per-class relative ``errors`` miss by more than :data:`TOLERANCE`: how
+    many classes, the best any weights within ``[floor, cap]`` could do (linear programming, when there
+    are at most ``check_reachable`` distinct rows) and, for the three worst, the class sharing their
+    images that pulls them the other way. ``group_repeats``: the repeats of each distinct row."""
+    missed = np.flatnonzero(~within(errors, inc.counts))
     if len(missed) == 0:
-        return result
+        return MissNotes()
+    rows, m, _ = inc.groups
     best = None
     if check_reachable and len(m) <= check_reachable:
-        best = best_worst_error(inc, plan.effective, result.floor, result.cap)
-    errors = result.relative_error
+        best = best_worst_error(inc, plan.effective, floor, cap)
     worst = missed[np.argsort(-np.abs(errors[missed]))]
-    head = (f"Per-image weights miss {len(missed)} of {int((inc.counts > 0).sum())} class targets by more than 5% "
-            f"(worst: {result.classes[worst[0]]} {errors[worst[0]]:+.0%}).")
-    if best is not None:
-        head += (" No weights within the floor and cap can meet them all: the best possible worst miss is "
-                 f"{best:.0%}." if best >= 0.095 else  # one decimal near 5%: "5%" would contradict "more than 5%"
-                 " No weights within the floor and cap can meet them all: the best possible worst miss is "
-                 f"{best:.1%}." if best > TOLERANCE else
-                 f" Weights keeping every class within 5% exist (best possible worst miss {best:.1%}); the fitted "
-                 "ones spread the misses differently: they minimise the squared misses, not the worst one.")
-    notes = [head]
+    notes = [_summary(len(missed), int((inc.counts > 0).sum()), inc.classes[worst[0]], errors[worst[0]], best)]
     multipliers = plan.multipliers
     for c in worst[:3]:
         partner = _partner(rows, m, group_repeats, c, multipliers, over=errors[c] > 0)
@@ -74,9 +85,24 @@ def with_notes(result: "ImageWeights", inc: "Incidence", plan: ClassPlan, rows: 
             d, share = partner
             where = f"{errors[c]:.0%} over" if errors[c] > 0 else f"{-errors[c]:.0%} short of"
             kind = "oversampled" if errors[c] > 0 else "undersampled"
-            notes.append(f"{result.classes[c]} ends {where} its target: {share:.0%} of its samples are in images "
-                         f"that also hold {result.classes[d]} ({kind} {multipliers[d]:.2g}x).")
-    return replace(result, best_worst_error=best, warnings=tuple(notes))
+            notes.append(f"{inc.classes[c]} ends {where} its target: {share:.0%} of its samples are in images "
+                         f"that also hold {inc.classes[d]} ({kind} {multipliers[d]:.2g}x).")
+    return MissNotes(best, tuple(notes))
+
+
+def _summary(missed: int, classes: int, worst: str, worst_error: float, best: float | None) -> str:
+    """The first note: how many classes miss, the worst, and what the linear programme says (when run)."""
+    tolerance = f"{TOLERANCE:.0%}"
+    head = f"Per-image weights miss {missed} of {classes} class targets by more than {tolerance} " \
+           f"(worst: {worst} {worst_error:+.0%})."
+    if best is None:
+        return head
+    if best <= TOLERANCE:
+        return (f"{head} Weights keeping every class within {tolerance} exist (best possible worst miss {best:.1%}); "
+                "the fitted ones spread the misses differently: they minimise the squared misses, not the worst one.")
+    # Whole percents from twice the tolerance up; one decimal below, where "5%" would contradict "more than 5%".
+    shown = f"{best:.0%}" if round(best * 100) >= round(2 * TOLERANCE * 100) else f"{best:.1%}"
+    return f"{head} No weights within the floor and cap can meet them all: the best possible worst miss is {shown}."
 
 
 def _partner(rows: sp.csr_matrix, m: np.ndarray, r: np.ndarray, c: int, multipliers: np.ndarray,

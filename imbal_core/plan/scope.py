@@ -4,8 +4,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from .solver import ClassPlan, solve
-from .spec import PlanSpec, make_spec
+from ..cube import cube
+from ..types import ALL_SPLITS, check_split
+from .solver import ClassPlan, PlanSource, solve
+from .spec import PlanSpec, check_plan_unit, make_spec
 
 if TYPE_CHECKING:
     from ..dataset import Dataset
@@ -14,13 +16,10 @@ if TYPE_CHECKING:
 def dataset_counts(dataset: "Dataset", split: str | None = None, unit: str = "images") -> tuple[dict[str, int], dict[str, int], int]:
     """``(counts in unit, images per class, images in scope)`` for every declared class, from the cube.
 
-    ``split`` (None): one of ``dataset.splits``, or None for every image.
+    ``split`` (None): one of ``dataset.splits``, or None (or ``"all"``) for every image.
     """
-    from ..cube import cube
-
-    if unit not in ("images", "instances"):
-        raise ValueError(f"`unit` must be one of ['images', 'instances']. Got {unit!r} instead.")
-    scope = check_split(dataset, split)
+    check_plan_unit(unit)
+    scope = check_split(split, dataset.splits, allow_all=True)
     table = cube(dataset, ("split",)).to_pandas()
     if scope is not None:
         table = table[table["split"] == scope]
@@ -31,14 +30,6 @@ def dataset_counts(dataset: "Dataset", split: str | None = None, unit: str = "im
     split_col = dataset.images.column("split").combine_chunks().dictionary_decode()
     total = dataset.num_images if scope is None else int(sum(1 for s in split_col.to_pylist() if s == scope))
     return counts, images, total
-
-
-def check_split(dataset: "Dataset", split: str | None) -> str | None:
-    if split is None or split == "all":
-        return None
-    if split not in dataset.splits:
-        raise ValueError(f"`split` must be one of {list(dataset.splits)} (or 'all'). Got {split!r} instead.")
-    return split
 
 
 def default_split(dataset: "Dataset") -> str | None:
@@ -58,6 +49,6 @@ def plan_for_dataset(dataset: "Dataset", spec: PlanSpec | None = None, split: st
     spec = spec if spec is not None else make_spec(**spec_options)
     counts, images, total = dataset_counts(dataset, split, spec.unit)
     plan = solve(counts, spec, image_counts=list(images.values()), total_images=total)
-    source = {"dataset": list(dataset.sources), "format": dataset.format, "task": dataset.task,
-              "split": split or "all", "images": total}
+    source = PlanSource(dataset=tuple(dataset.sources), format=dataset.format, task=dataset.task,
+                        split=split or ALL_SPLITS, images=total)
     return replace(plan, source=source)

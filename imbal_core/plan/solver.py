@@ -17,16 +17,38 @@ warning saying so.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from ..types import Task
 from .spec import PlanSpec, make_spec
 
 _EPS = 1e-9
+
+
+@dataclass(frozen=True)
+class PlanSource:
+    """Where a plan's counts come from: the export's files (``dataset``), its ``format`` and ``task``,
+    the ``split`` counted (``all``: every image) and the ``images`` in it."""
+
+    dataset: tuple[str, ...]
+    format: str
+    task: Task
+    split: str
+    images: int
+
+    @property
+    def multi_label(self) -> bool:
+        """Images hold several classes (detection, segmentation): models are judged by mAP, not F1."""
+        return self.task in ("detection", "segmentation")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"dataset": list(self.dataset), "format": self.format, "task": self.task, "split": self.split,
+                "images": self.images}
 
 
 @dataclass(frozen=True)
@@ -51,7 +73,8 @@ class ClassPlan:
     warnings: tuple[str, ...] = ()
     #: Images the counts come from (repeat-factor frequencies); None when counts were given directly.
     total_images: int | None = None
-    source: dict[str, Any] = field(default_factory=dict)
+    #: The dataset and split the counts were taken from; None when counts were given directly.
+    source: PlanSource | None = None
 
     @property
     def multipliers(self) -> np.ndarray:

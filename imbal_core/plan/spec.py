@@ -8,16 +8,18 @@ the solver, the per-image fit and the exports trust it afterwards.
 from __future__ import annotations
 
 import io
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Mapping, get_args
 
+from ..types import PLAN_UNITS, PlanUnit
+
 Strategy = Literal["balanced", "sqrt", "effective-number", "repeat-factor", "custom"]
-Unit = Literal["images", "instances"]
 STRATEGIES: tuple[Strategy, ...] = get_args(Strategy)
-UNITS: tuple[Unit, ...] = get_args(Unit)
+#: The former names of :data:`imbal_core.types.PlanUnit` and :data:`~imbal_core.types.PLAN_UNITS`.
+Unit = PlanUnit
+UNITS = PLAN_UNITS
 
 #: What each strategy aims for, in one line (the page and the CLI help show these).
 DESCRIPTIONS: dict[Strategy, str] = {
@@ -46,7 +48,15 @@ def normalize_strategy(name: str) -> Strategy:
     return _ALIASES[key]  # type: ignore[return-value]
 
 
-def _number(name: str, value: Any) -> float:
+def check_plan_unit(unit: object) -> PlanUnit:
+    """``unit`` when a plan can count in it (:data:`~imbal_core.types.PLAN_UNITS`), else ``ValueError``."""
+    if unit not in PLAN_UNITS:
+        raise ValueError(f"`unit` must be one of {list(PLAN_UNITS)}. Got {unit!r} instead.")
+    return unit  # type: ignore[return-value]
+
+
+def _parse_number(name: str, value: Any) -> float:
+    """A finite number from a number or its text (a CLI argument, a form field); ``name`` is the parameter."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         try:
             value = float(str(value).strip())
@@ -69,7 +79,7 @@ def normalize_targets(targets: Mapping[str, Any]) -> tuple[tuple[str, float], ..
         label = str(name).strip()
         if not label:
             raise ValueError("`targets` has an empty class name.")
-        number = _number(f"targets[{label!r}]", value)
+        number = _parse_number(f"targets[{label!r}]", value)
         if number < 0:
             raise ValueError(f"`targets[{label!r}]` must be at least 0. Got {value!r} instead.")
         out[label] = number
@@ -96,7 +106,7 @@ class PlanSpec:
     budget: int | None = None
     cap: float = 5.0
     floor: float = 0.0
-    unit: Unit = "images"
+    unit: PlanUnit = "images"
     beta: float = 0.999
     threshold: float = 0.001
     targets: tuple[tuple[str, float], ...] | None = None
@@ -104,8 +114,7 @@ class PlanSpec:
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
             raise ValueError(f"`strategy` must be one of {list(STRATEGIES)}. Got {self.strategy!r} instead.")
-        if self.unit not in UNITS:
-            raise ValueError(f"`unit` must be one of {list(UNITS)}. Got {self.unit!r} instead.")
+        check_plan_unit(self.unit)
         if self.budget is not None and (isinstance(self.budget, bool) or not isinstance(self.budget, int) or self.budget <= 0):
             raise ValueError(f"`budget` must be a positive whole number. Got {self.budget!r} instead.")
         if not (isinstance(self.cap, (int, float)) and math.isfinite(self.cap) and self.cap >= 1):
@@ -158,7 +167,7 @@ def make_spec(
         strategy = "custom" if targets is not None else "balanced"
     name = normalize_strategy(strategy)
     if budget is not None:
-        number = _number("budget", budget)
+        number = _parse_number("budget", budget)
         if number != int(number):
             raise ValueError(f"`budget` must be a positive whole number. Got {budget!r} instead.")
         budget = int(number)
@@ -166,11 +175,11 @@ def make_spec(
     return PlanSpec(
         strategy=name,
         budget=budget,
-        cap=_number("cap", cap),
-        floor=0.0 if floor is None else _number("floor", floor),
+        cap=_parse_number("cap", cap),
+        floor=0.0 if floor is None else _parse_number("floor", floor),
         unit=unit_name,  # type: ignore[arg-type]
-        beta=_number("beta", beta),
-        threshold=_number("threshold", threshold),
+        beta=_parse_number("beta", beta),
+        threshold=_parse_number("threshold", threshold),
         targets=normalize_targets(targets) if targets is not None else None,
     )
 
@@ -185,7 +194,7 @@ def parse_counts(text: str) -> dict[str, int]:
         name = name.strip()
         if not sep or not name:
             raise ValueError(f"`counts` must look like 'Car=6000,Pedestrian=2500'. Got {part.strip()!r} instead.")
-        number = _number(f"counts[{name!r}]", value)
+        number = _parse_number(f"counts[{name!r}]", value)
         if number < 0 or number != int(number):
             raise ValueError(f"`counts[{name!r}]` must be a whole number of at least 0. Got {value.strip()!r} instead.")
         if name in counts:
@@ -204,36 +213,46 @@ def read_targets(source: str | Path | bytes, name: str = "") -> dict[str, float]
     and a ``target`` column) or a JSON object ``{"Car": 2000, ...}``; ``source`` is a path or the bytes."""
     import pandas as pd
 
+    from ..io._files import parse_json, read_bytes
+    from ..report import LoadError, LoadReport, excerpt, shorten
+
     if isinstance(source, (bytes, bytearray)):
         data, label = bytes(source), name or "targets"
     else:
         path = Path(source)
         if not path.is_file():
             raise FileNotFoundError(f"`targets` file not found: {path}")
-        data, label = path.read_bytes(), str(path)
+        data, label = read_bytes(path), str(path)
     text = data.decode("utf-8-sig", errors="replace")
     if label.lower().endswith(".json") or text.lstrip().startswith("{"):
         try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{label}: not valid JSON ({exc.msg} at line {exc.lineno}).") from None
+            doc = parse_json(data, label, LoadReport())  # bounded: a file nested too deeply is an error, not a crash
+        except LoadError as exc:
+            raise ValueError(str(exc)) from None
         if not isinstance(doc, dict):
             raise ValueError(f"{label}: the JSON must be an object mapping class names to targets.")
-        return dict(normalize_targets(doc))
+        pairs = doc
+    else:
+        try:
+            table = pd.read_csv(io.StringIO(text), sep=None, engine="python", dtype=str)
+        except Exception as exc:  # pandas raises several parser errors
+            raise ValueError(f"{label}: cannot read it as CSV ({shorten(str(exc), 200)}).") from None
+        columns = {c.strip().lower(): c for c in table.columns}
+        name_col = next((columns[c] for c in _NAME_COLUMNS if c in columns), None)
+        if name_col is None or "target" not in columns:
+            raise ValueError(f"{label}: needs a class column ({', '.join(_NAME_COLUMNS)}) and a `target` column. "
+                             f"Found {excerpt(list(table.columns))}.")
+        pairs = {}
+        for line, (cls, value) in enumerate(zip(table[name_col], table[columns["target"]]), start=2):
+            if cls is None or str(cls).strip() in ("", "nan"):
+                raise ValueError(f"{label}:{line}: the class name is empty.")
+            if str(cls).strip() in pairs:
+                raise ValueError(f"{label}:{line}: {excerpt(str(cls).strip())} appears twice.")
+            pairs[str(cls).strip()] = value
+    for cls, value in pairs.items():
+        if isinstance(value, (dict, list)):
+            raise ValueError(f"{label}: the target of {excerpt(cls)} must be a number. Got {excerpt(value)} instead.")
     try:
-        table = pd.read_csv(io.StringIO(text), sep=None, engine="python", dtype=str)
-    except Exception as exc:  # pandas raises several parser errors
-        raise ValueError(f"{label}: cannot read it as CSV ({exc}).") from None
-    columns = {c.strip().lower(): c for c in table.columns}
-    name_col = next((columns[c] for c in _NAME_COLUMNS if c in columns), None)
-    if name_col is None or "target" not in columns:
-        raise ValueError(f"{label}: needs a class column ({', '.join(_NAME_COLUMNS)}) and a `target` column. "
-                         f"Found {list(table.columns)}.")
-    pairs = {}
-    for line, (cls, value) in enumerate(zip(table[name_col], table[columns["target"]]), start=2):
-        if cls is None or str(cls).strip() in ("", "nan"):
-            raise ValueError(f"{label}:{line}: the class name is empty.")
-        if str(cls).strip() in pairs:
-            raise ValueError(f"{label}:{line}: {str(cls).strip()!r} appears twice.")
-        pairs[str(cls).strip()] = value
-    return dict(normalize_targets(pairs))
+        return dict(normalize_targets(pairs))
+    except ValueError as exc:  # the message may quote a class name from the file: keep it short
+        raise ValueError(f"{label}: {shorten(str(exc), 300)}") from None

@@ -22,24 +22,23 @@ most one class, the answer is exact and closed-form: each image gets its class's
 
 :func:`repeat_factor_weights` is the classic alternative (LVIS, Gupta et al. 2019): an image
 repeats ``max over its classes of r(c) = max(1, sqrt(t / f(c)))`` times. Both report achieved vs
-target per class the same way. The optimiser lives in :mod:`.raking`; :mod:`.reach` says, by linear
-programming, how close any weights within the bounds could get, and which class pulls a missed one.
+target per class the same way. The image x class matrix comes from :mod:`.incidence`, the optimiser
+lives in :mod:`.raking`; :mod:`.reach` says, by linear programming, how close any weights within the
+bounds could get, and which class pulls a missed one.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import scipy.sparse as sp
 
+from . import reach
+from .incidence import Incidence
 from .raking import fit_log_factors
-from .reach import TOLERANCE, best_worst_error, with_notes
-from .scope import check_split
 from .solver import ClassPlan, repeat_factors
 
 if TYPE_CHECKING:
@@ -47,104 +46,6 @@ if TYPE_CHECKING:
     from .policy import AugmentationPolicy
 
 Method = Literal["fitted", "repeat-factor"]
-
-
-@dataclass(frozen=True, eq=False)
-class Incidence:
-    """Which classes each image holds: ``matrix[i, c]`` is 1 (images) or the instance count (instances).
-
-    Rows are ``image_ids`` (ascending dataset ids of the images in scope, images without
-    annotations included); columns are ``classes``. Build it once per dataset, split and unit.
-    """
-
-    image_ids: np.ndarray
-    classes: tuple[str, ...]
-    matrix: sp.csr_matrix
-    unit: str
-    split: str | None = None
-
-    @property
-    def num_images(self) -> int:
-        return int(self.matrix.shape[0])
-
-    @cached_property
-    def counts(self) -> np.ndarray:
-        """Per-class totals in ``unit`` (the cube's numbers for the same scope)."""
-        return np.asarray(self.matrix.sum(axis=0)).ravel().astype(np.int64)
-
-    @cached_property
-    def image_counts(self) -> np.ndarray:
-        """Images holding each class."""
-        return np.bincount(self.matrix.indices, minlength=len(self.classes)).astype(np.int64)
-
-    @cached_property
-    def classes_per_image(self) -> np.ndarray:
-        return np.diff(self.matrix.indptr)
-
-    @cached_property
-    def groups(self) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
-        """Distinct non-empty rows ``(rows, multiplicity, group of each image or -1)``.
-
-        Images with the same row get the same weight, so the fit runs on the distinct rows. Rows
-        are told apart by a random 64-bit signature (seeded; a collision needs ~4e9 distinct rows).
-        """
-        annotated = np.flatnonzero(self.classes_per_image > 0)
-        sub = self.matrix if len(annotated) == self.num_images else self.matrix[annotated]
-        if len(annotated) == 0:
-            return sub, np.zeros(0, np.float64), np.full(self.num_images, -1, np.int64)
-        keys = np.random.default_rng(20261116).integers(1, 2**63, len(self.classes), dtype=np.uint64)
-        values = keys[sub.indices] * sub.data.astype(np.uint64)
-        signature = np.add.reduceat(values, sub.indptr[:-1])
-        # hashing, not sorting: a million rows in a few tens of milliseconds
-        inverse, uniques = pd.factorize(signature)
-        first = np.empty(len(uniques), np.int64)
-        first[inverse[::-1]] = np.arange(len(inverse) - 1, -1, -1)
-        multiplicity = np.bincount(inverse, minlength=len(uniques)).astype(np.float64)
-        group = np.full(self.num_images, -1, np.int64)
-        group[annotated] = inverse
-        return sub[first], multiplicity, group
-
-
-def incidence(dataset: "Dataset", split: str | None = None, unit: str = "images") -> Incidence:
-    """The image x class incidence of ``dataset`` (images of ``split``; None = all), in ``unit``."""
-    if unit not in ("images", "instances"):
-        raise ValueError(f"`unit` must be one of ['images', 'instances']. Got {unit!r} instead.")
-    scope = check_split(dataset, split)
-    if scope is None:
-        image_ids = np.arange(dataset.num_images, dtype=np.int64)
-    else:
-        split_col = dataset.images.column("split").combine_chunks().dictionary_decode()
-        image_ids = np.flatnonzero(np.asarray(split_col.to_pylist(), dtype=object) == scope).astype(np.int64)
-    ic = dataset.image_classes
-    return incidence_from_pairs(
-        ic.column("image_id").to_numpy(), ic.column("category_id").to_numpy(),
-        ic.column("instances").to_numpy() if unit == "instances" else None,
-        image_ids, tuple(dataset.class_names), unit, scope,
-    )
-
-
-def incidence_from_pairs(image: np.ndarray, category: np.ndarray, instances: np.ndarray | None,
-                         image_ids: np.ndarray, classes: Sequence[str], unit: str = "images",
-                         split: str | None = None) -> Incidence:
-    """Build an :class:`Incidence` from (image id, class index[, instances]) pairs; pairs of images
-    outside ``image_ids`` are ignored."""
-    image_ids = np.asarray(image_ids, dtype=np.int64)
-    position = np.full(int(max(image_ids.max(initial=-1), np.max(image, initial=-1))) + 1, -1, np.int64)
-    position[image_ids] = np.arange(len(image_ids))
-    row = position[np.asarray(image, dtype=np.int64)]
-    keep = row >= 0
-    row, column = row[keep], np.asarray(category, dtype=np.int64)[keep]
-    values = np.ones(len(row)) if instances is None else np.asarray(instances, dtype=np.float64)[keep]
-    shape = (len(image_ids), len(classes))
-    key = row * max(len(classes), 1) + column
-    if len(key) < 2 or (key[1:] > key[:-1]).all():
-        # pairs sorted and distinct (as Dataset.image_classes gives them): the CSR arrays directly
-        indptr = np.r_[0, np.cumsum(np.bincount(row, minlength=shape[0]))]
-        matrix = sp.csr_matrix((values, column.astype(np.int32), indptr), shape=shape)
-    else:
-        matrix = sp.csr_matrix((values, (row, column)), shape=shape)
-        matrix.sum_duplicates()
-    return Incidence(image_ids=image_ids, classes=tuple(classes), matrix=matrix, unit=unit, split=split)
 
 
 @dataclass(frozen=True, eq=False)
@@ -185,18 +86,16 @@ class ImageWeights:
     @property
     def relative_error(self) -> np.ndarray:
         """achieved / target - 1 per class (NaN where the target is 0)."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(self.targets > 0, self.achieved / np.maximum(self.targets, 1) - 1, np.nan)
+        return reach.relative_error(self.achieved, self.targets)
 
     @property
     def worst_error(self) -> float:
         errors = np.abs(self.relative_error)
         return float(np.nanmax(errors)) if np.isfinite(errors).any() else 0.0
 
-    def within(self, tolerance: float = TOLERANCE) -> np.ndarray:
+    def within(self, tolerance: float = reach.TOLERANCE) -> np.ndarray:
         """Per class: achieved within ``tolerance`` of the target (classes with no samples count as within)."""
-        err = np.abs(self.relative_error)
-        return np.where(np.isnan(err) | (self.counts == 0), True, err <= tolerance)
+        return reach.within(self.relative_error, self.counts, tolerance)
 
     def class_table(self) -> pa.Table:
         return pa.table({
@@ -260,8 +159,8 @@ def fit_weights(inc: Incidence, plan: ClassPlan, *, penalty: float = 1e-3, toler
         more slowly when they are not reachable.
     tolerance (1e-3): stop when every class's optimality residual is below this share of its target.
     max_iterations (500): L-BFGS iterations at most.
-    check_reachable (20,000): when some class misses by more than 5% and there are at most this
-        many distinct image rows, compute :func:`best_worst_error` (0 disables).
+    check_reachable (20,000): when some class misses by more than :data:`~.reach.TOLERANCE` and there
+        are at most this many distinct image rows, compute :func:`~.reach.best_worst_error` (0 disables).
     """
     _check(inc, plan)
     lo, hi = float(plan.spec.floor), float(plan.spec.cap)
@@ -279,9 +178,10 @@ def fit_weights(inc: Incidence, plan: ClassPlan, *, penalty: float = 1e-3, toler
                                                                penalty, tolerance, max_iterations)
     repeats = _spread(group, group_repeats, multiplicity, lo, hi)
     achieved = np.asarray(inc.matrix.T @ repeats).ravel()
-    result = ImageWeights("fitted", inc.unit, inc.image_ids, repeats, inc.classes, inc.counts, plan.effective,
-                          achieved, lo, hi, iterations, converged)
-    return with_notes(result, inc, plan, rows, multiplicity, group_repeats, check_reachable)
+    errors = reach.relative_error(achieved, plan.effective)
+    notes = reach.miss_notes(inc, plan, errors, lo, hi, group_repeats, check_reachable)
+    return ImageWeights("fitted", inc.unit, inc.image_ids, repeats, inc.classes, inc.counts, plan.effective,
+                        achieved, lo, hi, iterations, converged, notes.best_worst_error, notes.warnings)
 
 
 def _spread(group: np.ndarray, group_repeats: np.ndarray, multiplicity: np.ndarray, lo: float, hi: float) -> np.ndarray:

@@ -6,6 +6,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from ..types import QuotaStatus
 from .history import working_days
 from .progress import ALL_CLASSES, DAY, QuotaProgress
 
@@ -37,11 +38,11 @@ def burn_series(result: QuotaProgress) -> pa.Table:
         lines: dict[str, dict[date, float]] = {"actual": {}, "projected": {}, "needed": {}}
         series = result.history.series(c.category, c.unit).dropna()
         lines["actual"] = {d: float(v) for d, v in series.items()}
-        if c.status != "done" and c.rate_per_day is not None:
+        if c.status != QuotaStatus.DONE and c.rate_per_day is not None:
             end = max(c.deadline, c.projected_date or c.deadline)
             days = [result.as_of] + working_days(result.as_of + DAY, end, result.workdays)[:PROJECTION_LIMIT]
             lines["projected"] = {d: c.current + c.rate_per_day * i for i, d in enumerate(days)}
-        if c.status != "done" and c.days_left > 0:
+        if c.status != QuotaStatus.DONE and c.days_left > 0:
             days = [result.as_of] + working_days(result.as_of + DAY, c.deadline, result.workdays)
             step = c.remaining / c.days_left
             lines["needed"] = {d: c.current + step * i for i, d in enumerate(days)}

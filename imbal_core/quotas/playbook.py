@@ -15,9 +15,7 @@ sheet says how many of each class to label on each day:
   evenly. A class whose deadline lies past the horizon gets its pro-rata share of the horizon.
 - Classes that met their target get no quota (stop collecting).
 
-How: a backward pass places each admitted amount as late as possible (the latest schedule that
-still meets every deadline); the forward pass then fills each day with what that schedule requires
-by then, and spends the remaining capacity on the paces above, in admission order.
+How the days are filled: :mod:`.schedule`. The one-page plan to hand out: :meth:`Playbook.to_markdown`.
 """
 from __future__ import annotations
 
@@ -29,8 +27,9 @@ from typing import Any
 import pyarrow as pa
 
 from ..exports import csv_bytes
-from .history import working_days
-from .progress import DAY, ClassProgress, QuotaProgress
+from ..types import QuotaStatus
+from .progress import QuotaProgress
+from .schedule import horizon_days, schedule
 
 MAX_DAYS = 260
 
@@ -44,7 +43,7 @@ class PlannedClass:
     critical: bool
     priority: int
     deadline: date
-    status: str
+    status: QuotaStatus
     #: What is still missing of the target.
     remaining: int
     #: What the horizon should deliver: ``remaining``, or its pro-rata share when the deadline lies beyond.
@@ -58,7 +57,7 @@ class PlannedClass:
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.category, "unit": self.unit, "critical": self.critical, "priority": self.priority,
-                "deadline": self.deadline.isoformat(), "status": self.status, "remaining": self.remaining,
+                "deadline": self.deadline.isoformat(), "status": self.status.value, "remaining": self.remaining,
                 "demand": self.demand, "planned": self.planned, "shortfall": self.shortfall,
                 "completes": self.completes.isoformat() if self.completes else None, "overdue": self.overdue,
                 "advice": self.advice}
@@ -128,10 +127,10 @@ class Playbook:
                 "sheet": [{k: (v.isoformat() if isinstance(v, date) else v) for k, v in row.items()} for row in wide]}
 
     def to_markdown(self, predictions_hint: str = "PREDICTIONS") -> str:
-        """The one-page plan (see :func:`plan_markdown`)."""
-        from .plan_text import plan_markdown
-
-        return plan_markdown(self, predictions_hint)
+        """The one-page plan: where each class stands, the daily quotas, sourcing actions, the active-learning
+        rule (``predictions_hint`` stands for the predictions file in its command), the metrics to watch and
+        the stop / adjust rules."""
+        return "\n".join(_standing(self) + _quota_lines(self) + _rules(self, predictions_hint))
 
 
 def playbook(result: QuotaProgress, *, days: int = 10, capacity: int, front_load: float = 0.7,
@@ -156,34 +155,19 @@ def playbook(result: QuotaProgress, *, days: int = 10, capacity: int, front_load
             raise ValueError(f"`capacity` is in one unit but the targets use {units}; choose one with `unit`.")
         unit = units[0] if units else "instances"
     classes = [c for c in result.classes if c.unit == unit]
-    horizon = _horizon(result.as_of, days, result.workdays)
-    n = len(horizon)
-    wanted = [_demand(c, horizon, result.workdays) for c in classes]
-    order = sorted(range(len(classes)), key=lambda i: (not classes[i].critical, classes[i].priority,
-                                                       classes[i].deadline, classes[i].category))
-    admitted = [0] * len(classes)
-    for i in order:  # earliest-deadline-first slack: what still fits by every later deadline
-        demand, last = wanted[i]
-        if demand <= 0:
-            continue
-        slack = min(capacity * (k + 1) - sum(admitted[j] for j in range(len(classes)) if wanted[j][1] <= k)
-                    for k in range(last, n))
-        admitted[i] = max(0, min(demand, slack))
-    latest = _as_late_as_possible(admitted, [w[1] for w in wanted], capacity, n)
-    plan = _forward(classes, admitted, [w[1] for w in wanted], latest, capacity, n, order, front_load)
-    sheet_rows = {"day": [], "category": [], "quota": []}
+    horizon = horizon_days(result.as_of, days, result.workdays)
+    plan = schedule(classes, horizon, capacity, result.workdays, front_load)
+    sheet_rows: dict[str, list] = {"day": [], "category": [], "quota": []}
     planned_classes = []
-    for i, c in enumerate(classes):
-        demand, last = wanted[i]
+    for c, demand, quotas in zip(classes, plan.demand, plan.quotas):
         if demand > 0:
-            for k, d in enumerate(horizon):
-                sheet_rows["day"].append(d)
-                sheet_rows["category"].append(c.category)
-                sheet_rows["quota"].append(plan[i][k])
-        total = sum(plan[i])
+            sheet_rows["day"] += horizon
+            sheet_rows["category"] += [c.category] * len(horizon)
+            sheet_rows["quota"] += quotas
+        total = sum(quotas)
         cumulative, completes = 0, None
-        for k, d in enumerate(horizon):
-            cumulative += plan[i][k]
+        for d, quota in zip(horizon, quotas):
+            cumulative += quota
             if demand > 0 and completes is None and cumulative >= demand:
                 completes = d
         planned_classes.append(PlannedClass(
@@ -194,90 +178,98 @@ def playbook(result: QuotaProgress, *, days: int = 10, capacity: int, front_load
         ))
     sheet = pa.table({"day": pa.array(sheet_rows["day"], pa.date32()), "category": pa.array(sheet_rows["category"], pa.string()),
                       "quota": pa.array(sheet_rows["quota"], pa.int64())})
-    ranked = tuple(planned_classes[i] for i in order) + tuple(
-        p for i, p in enumerate(planned_classes) if i not in order)
+    ranked = tuple(planned_classes[i] for i in plan.order)
     return Playbook(result.project, result.as_of, tuple(horizon), capacity, unit, float(front_load), ranked, sheet, result)
 
 
-def _horizon(as_of: date, days: int, workdays: str) -> list[date]:
-    out: list[date] = []
-    start = as_of + DAY
-    while len(out) < days:  # a year of calendar days holds at least 52 working days for any mask
-        out += working_days(start, start + 366 * DAY, workdays)
-        start += 367 * DAY
-    return out[:days]
+# --------------------------------------------------------------------------- the one-page plan (Markdown)
 
 
-def _demand(c: ClassProgress, horizon: list[date], workdays: str) -> tuple[int, int]:
-    """(units to deliver within the horizon, index of the last horizon day that counts for the deadline)."""
-    remaining = math.ceil(c.remaining - 1e-9)
-    if c.status == "done" or remaining <= 0:
-        return 0, len(horizon) - 1
-    if c.deadline < horizon[0]:  # overdue: the whole horizon to catch up
-        return remaining, len(horizon) - 1
-    if c.deadline > horizon[-1]:
-        total_days = len(working_days(horizon[0], c.deadline, workdays))
-        return math.ceil(remaining * len(horizon) / max(total_days, 1) - 1e-9), len(horizon) - 1
-    return remaining, max(k for k, d in enumerate(horizon) if d <= c.deadline)
+def _cell(text: object) -> str:
+    """Markdown table cells: no pipes or newlines from class names."""
+    return str(text).replace("|", "/").replace("\n", " ")
 
 
-def _as_late_as_possible(admitted: list[int], last: list[int], capacity: int, n: int) -> list[list[int]]:
-    """Per class and day, the latest schedule meeting every admitted amount by its last day.
-
-    Latest deadline first (the mirror of earliest-deadline-first, feasible whenever that is);
-    classes with the same deadline share a day's room in proportion to what they still need.
-    """
-    left = list(admitted)
-    out = [[0] * n for _ in admitted]
-    for k in range(n - 1, -1, -1):
-        room = capacity
-        for deadline in sorted({last[i] for i in range(len(admitted)) if last[i] >= k}, reverse=True):
-            group = [i for i in range(len(admitted)) if last[i] == deadline and left[i] > 0]
-            wanted = sum(left[i] for i in group)
-            if not group or room == 0:
-                continue
-            shares = {i: left[i] for i in group} if wanted <= room else _split(room, {i: left[i] for i in group})
-            for i, take in shares.items():
-                out[i][k] += take
-                left[i] -= take
-                room -= take
-    return out
+def _per_day(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.1f}"
 
 
-def _split(total: int, weights: dict[int, int]) -> dict[int, int]:
-    """``total`` split in proportion to ``weights`` (largest remainders get the leftover units)."""
-    whole = sum(weights.values())
-    exact = {i: total * w / whole for i, w in weights.items()}
-    out = {i: math.floor(v) for i, v in exact.items()}
-    for i in sorted(exact, key=lambda i: (-(exact[i] - out[i]), i))[: total - sum(out.values())]:
-        out[i] += 1
-    return out
+def _standing(book: Playbook) -> list[str]:
+    """The heading and where each class of the playbook's unit stands."""
+    progress = book.progress
+    first, last = book.days[0], book.days[-1]
+    lines = [
+        f"# Annotation plan — {_cell(book.project)}",
+        "",
+        f"As of **{book.as_of.isoformat()}** · {len(book.days)} working days, {first:%a %Y-%m-%d} to {last:%a %Y-%m-%d} · "
+        f"capacity **{book.capacity:,} {book.unit} a day**"
+        + (f" · {progress.labellers_per_day:.1f} labellers a day lately" if progress.labellers_per_day else ""),
+        "",
+        "## Where we stand",
+        "",
+        f"| class | status | now / target | pace (last {progress.window} d) | needed a day | projected | deadline |",
+        "| --- | --- | ---: | ---: | ---: | --- | --- |",
+    ]
+    for c in progress.classes:
+        if c.unit != book.unit:
+            continue
+        flag = " (critical)" if c.critical else ""
+        lines.append(
+            f"| {_cell(c.category)}{flag} | {c.status.label} | {c.current:,.0f} / {c.target:,} | "
+            f"{_per_day(c.rate_per_day)} | {_per_day(c.needed_per_day)} | "
+            f"{c.projected_date.isoformat() if c.projected_date else '—'} | {c.deadline.isoformat()} |")
+    return lines
 
 
-def _forward(classes: list[ClassProgress], admitted: list[int], last: list[int], latest: list[list[int]],
-             capacity: int, n: int, order: list[int], front_load: float) -> list[list[int]]:
-    plan = [[0] * n for _ in classes]
-    done = [0] * len(classes)
-    required = [[sum(row[: m + 1]) for m in range(n)] for row in latest]
-    for k in range(n):
-        room = capacity
-        for i in range(len(classes)):  # what the latest schedule needs by today (fits: it is at most its day)
-            need = max(0, required[i][k] - done[i])
-            plan[i][k] += need
-            done[i] += need
-            room -= need
-        for i in order:  # then a steady pace, in admission order
-            left = admitted[i] - done[i]
-            if left <= 0 or room <= 0 or k > last[i]:
-                continue
-            end = last[i]
-            if classes[i].critical:
-                end = min(end, max(k, math.ceil(front_load * (last[i] + 1)) - 1))
-            # The steadiest pace that keeps ahead of the latest schedule and finishes by ``end``.
-            goals = [(required[i][m], m) for m in range(k, end)] + [(admitted[i], end)]
-            pace = max(math.ceil((goal - done[i] + plan[i][k]) / (m - k + 1)) for goal, m in goals)
-            extra = min(max(pace - plan[i][k], 0), left, room)
-            plan[i][k] += extra
-            done[i] += extra
-            room -= extra
-    return plan
+def _quota_lines(book: Playbook) -> list[str]:
+    """The daily quota sheet with its notes, and each class's sourcing action."""
+    names = [c.category for c in book.classes if c.demand > 0]
+    lines = ["", "## Daily quotas", ""]
+    if names:
+        lines += ["| day | " + " | ".join(_cell(n) for n in names) + " | free |",
+                  "| --- | " + " | ".join("---:" for _ in names) + " | ---: |"]
+        for row in book.sheet_wide().to_pylist():
+            lines.append(f"| {row['weekday']} {row['day'].isoformat()} | "
+                         + " | ".join(f"{row[n]:,}" for n in names) + f" | {row['free']:,} |")
+        for note in book.warnings():
+            lines.append(f"\n**Note:** {_cell(note)}")
+    else:
+        lines.append("Every quota class has met its target: no quotas to hand out.")
+    lines += ["", "## Sourcing actions", ""]
+    for c in book.classes:
+        lines.append(f"- **{_cell(c.category)}** ({c.status.label}{', critical' if c.critical else ''}): {c.advice}")
+    return lines
+
+
+def _rules(book: Playbook, predictions_hint: str) -> list[str]:
+    """The active-learning rule, the metrics to watch and the stop / adjust rules."""
+    window, rules = book.progress.window, book.progress.rules
+    boosted = [c.category for c in book.classes if c.demand > 0]
+    return [
+        "", "## Active-learning rule", "",
+        "Each morning, run the model on the new unlabelled frames and pick the batch to label from its predictions:",
+        "",
+        f"    imbal select --pool {predictions_hint} --project \"{book.project}\" --n <batch size> --rule entropy "
+        "--group sequence -o batch.csv",
+        "",
+        "The batch is ranked by uncertainty (entropy), boosted for frames predicted to hold a class still short of its "
+        "quota" + (f" ({', '.join(boosted)})" if boosted else "") + "; each class gets its share of the batch in "
+        "proportion to what it still needs, and no drive gives more than its share of frames.",
+        "", "## Metrics to watch", "",
+        f"- Each quota class's pace over the last {window} working days against the pace it needs "
+        f"(`imbal quota status \"{book.project}\"`).",
+        "- Each class's share of the day's output: a share that keeps falling while the team keeps its pace means the "
+        "frames that show it are running out — more labellers will not help, routing collection will.",
+        "- The team's daily output against the capacity planned here; labellers a day.",
+        "- Per-class recall of the model on the quota classes, per condition, after each retraining (Evaluation page).",
+        "", "## Stop / adjust rules", "",
+        "- **Stop** collecting a class the day it meets its target; move its effort to the classes behind.",
+        f"- **On track**: the pace is at least {rules.on_track:g} x the pace needed. Keep going.",
+        f"- **At risk**: the pace is between {rules.at_risk:g} x and {rules.on_track:g} x the pace needed. Look again "
+        "tomorrow; re-plan if it stays there two days.",
+        f"- **Off track**: below {rules.at_risk:g} x. If the class is capacity-limited, add labellers; if its share of "
+        "the output is falling (supply-limited), re-route collection or run an active-learning batch for it.",
+        "- **Re-plan** when the capacity changes (absences, new labellers) or a target or deadline moves: "
+        f"`imbal quota playbook \"{book.project}\" --days {len(book.days)} --capacity {book.capacity}`.",
+        "",
+    ]

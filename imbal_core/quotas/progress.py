@@ -28,19 +28,21 @@ import math
 from bisect import bisect_right
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 import pyarrow as pa
 
+from ..types import QuotaStatus
 from .history import History, HistoryMode, build_history, busday_count, last_workday, shift_workdays, working_days
 from .records import ProjectData, QuotaTarget
 
 if TYPE_CHECKING:
     from .store import Workspace
 
-Status = Literal["done", "on_track", "at_risk", "off_track", "unknown"]
-STATUSES: tuple[Status, ...] = get_args(Status)
+#: The former names of :class:`imbal_core.types.QuotaStatus` and its members.
+Status = QuotaStatus
+STATUSES: tuple[QuotaStatus, ...] = tuple(QuotaStatus)
 Diagnosis = Literal["supply", "capacity"]
 ALL_CLASSES = "All quota classes"
 DAY = timedelta(days=1)
@@ -70,10 +72,10 @@ class StatusRules:
         if self.at_risk > self.on_track:
             raise ValueError(f"`at_risk` must be at most `on_track` ({self.on_track}). Got {self.at_risk} instead.")
 
-    def status(self, pace: float) -> Status:
+    def status(self, pace: float) -> QuotaStatus:
         if pace >= self.on_track:
-            return "on_track"
-        return "at_risk" if pace >= self.at_risk else "off_track"
+            return QuotaStatus.ON_TRACK
+        return QuotaStatus.AT_RISK if pace >= self.at_risk else QuotaStatus.OFF_TRACK
 
 
 @dataclass(frozen=True)
@@ -96,11 +98,17 @@ class ClassProgress:
     needed_per_day: float | None
     projected_at_deadline: float | None
     projected_date: date | None
-    status: Status
+    #: A :class:`~imbal_core.types.QuotaStatus`; its name as text is accepted and turned into one.
+    status: QuotaStatus
     diagnosis: Diagnosis | None
     #: Extra labellers that would close the gap (capacity-limited classes with annotator data), else None.
     labellers_needed: int | None
     advice: str
+
+    def __post_init__(self) -> None:
+        if self.status not in set(QuotaStatus):
+            raise ValueError(f"`status` must be one of {[s.value for s in QuotaStatus]}. Got {self.status!r} instead.")
+        object.__setattr__(self, "status", QuotaStatus(self.status))
 
     @property
     def pace(self) -> float | None:
@@ -110,19 +118,20 @@ class ClassProgress:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "name": self.category, "unit": self.unit, "target": self.target, "current": _number(self.current),
-            "remaining": _number(self.remaining), "percent": round(self.percent, 1),
+            "name": self.category, "unit": self.unit, "target": self.target, "current": _count(self.current),
+            "remaining": _count(self.remaining), "percent": round(self.percent, 1),
             "rate_per_day": None if self.rate_per_day is None else round(self.rate_per_day, 2),
             "rate_days": self.rate_days, "needed_per_day": None if self.needed_per_day is None else round(self.needed_per_day, 2),
             "days_left": self.days_left, "deadline": self.deadline.isoformat(),
             "projected_at_deadline": None if self.projected_at_deadline is None else round(self.projected_at_deadline),
             "projected_date": self.projected_date.isoformat() if self.projected_date else None,
-            "status": self.status, "diagnosis": self.diagnosis, "labellers_needed": self.labellers_needed,
+            "status": self.status.value, "diagnosis": self.diagnosis, "labellers_needed": self.labellers_needed,
             "priority": self.priority, "critical": self.critical, "advice": self.advice,
         }
 
 
-def _number(value: float) -> int | float:
+def _count(value: float) -> int | float:
+    """A count for JSON: whole as an int, else to one decimal."""
     return int(value) if float(value).is_integer() else round(float(value), 1)
 
 
@@ -203,17 +212,15 @@ def progress(data: ProjectData, *, as_of: date | None = None, window: int | None
     ))
     behind = [c.category for c in classes if c.diagnosis == "capacity"]
     if behind:  # a finished class frees effort: say where it should go
-        classes = tuple(replace(c, advice=c.advice[:-1] + f"; put its effort on {behind[0]}.") if c.status == "done"
+        classes = tuple(replace(c, advice=c.advice[:-1] + f"; put its effort on {behind[0]}.") if c.status == QuotaStatus.DONE
                         else c for c in classes)
     return QuotaProgress(data.project.name, as_of, window, workdays, classes, hist, labellers, rules)
 
 
-_STATUS_ORDER = {"off_track": 0, "at_risk": 1, "unknown": 2, "on_track": 3, "done": 4}
-
-
 def _rank(classes: tuple[ClassProgress, ...]) -> tuple[ClassProgress, ...]:
-    """Worst first: status, then critical, then priority, then pace (slowest first), then name."""
-    return tuple(sorted(classes, key=lambda c: (_STATUS_ORDER[c.status], not c.critical, c.priority,
+    """Worst first: status (:attr:`QuotaStatus.rank`), then critical, then priority, then pace (slowest first),
+    then name."""
+    return tuple(sorted(classes, key=lambda c: (c.status.rank, not c.critical, c.priority,
                                                 c.pace if c.pace is not None else math.inf, c.category)))
 
 
@@ -267,7 +274,7 @@ def _class_progress(target: QuotaTarget, hist: History, as_of: date | None, wind
                "no export of this project has it yet" if as_of is not None else "nothing has been ingested yet")
         return ClassProgress(**base, current=0.0, remaining=float(target.target), percent=0.0, rate_per_day=None,
                              rate_days=0, days_left=days_left, needed_per_day=None, projected_at_deadline=None,
-                             projected_date=None, status="unknown", diagnosis=None, labellers_needed=None,
+                             projected_date=None, status=QuotaStatus.UNKNOWN, diagnosis=None, labellers_needed=None,
                              advice=f"{name}: no count yet — {why}.")
     current = float(_value_on(series, as_of))
     remaining = max(target.target - current, 0.0)
@@ -279,18 +286,18 @@ def _class_progress(target: QuotaTarget, hist: History, as_of: date | None, wind
         met = next((d for d in series.index if series[d] >= target.target), as_of)
         return ClassProgress(**base, current=current, remaining=0.0, percent=percent, rate_per_day=rate, rate_days=span,
                              days_left=days_left, needed_per_day=0.0, projected_at_deadline=projected_at_deadline,
-                             projected_date=met, status="done", diagnosis=None, labellers_needed=None,
+                             projected_date=met, status=QuotaStatus.DONE, diagnosis=None, labellers_needed=None,
                              advice=(f"{name} met its target ({_fmt(current)} of {target.target:,} {unit}, on "
                                      f"{met.isoformat()}) — stop collecting {name}."))
     projected_date = shift_workdays(as_of, math.ceil(remaining / rate - 1e-9), workdays) if rate and rate > 0 else None
     if days_left == 0:
-        status: Status = "off_track"
+        status = QuotaStatus.OFF_TRACK
     elif rate is None:
-        status = "unknown"
+        status = QuotaStatus.UNKNOWN
     else:
-        status = rules.status(rate / needed) if rate > 0 else "off_track"
+        status = rules.status(rate / needed) if rate > 0 else QuotaStatus.OFF_TRACK
     diagnosis, extra, share = None, None, None
-    if status in ("at_risk", "off_track") and days_left > 0 and rate is not None:
+    if status in (QuotaStatus.AT_RISK, QuotaStatus.OFF_TRACK) and days_left > 0 and rate is not None:
         share = _share_change(hist, name, unit, as_of, span, workdays)
         if share is not None and share[1] < rules.supply_drop * share[0] and share[3] >= share[2]:
             diagnosis = "supply"
@@ -386,18 +393,18 @@ def _fmt(value: float) -> str:
 
 def _advice(name: str, unit: str, target: QuotaTarget, current: float, remaining: float, rate: float | None, span: int,
             needed: float | None, days_left: int, projected_date: date | None, projected_at_deadline: float | None,
-            status: Status, diagnosis: Diagnosis | None, extra: int | None, labellers: float | None,
+            status: QuotaStatus, diagnosis: Diagnosis | None, extra: int | None, labellers: float | None,
             share: tuple[float, float, float, float] | None, where: str | None, as_of: date) -> str:
     deadline = target.deadline.isoformat()
     if days_left == 0:
         return (f"{name} missed its deadline {deadline}: {_fmt(remaining)} {unit} short of {target.target:,} — "
                 f"set a new deadline or a new target.")
-    if status == "unknown":
+    if status == QuotaStatus.UNKNOWN:
         return (f"{name}: {_fmt(current)} of {target.target:,} {unit}, {_fmt(remaining)} to go by {deadline}; no pace yet "
                 f"— ingest the next export (or one with annotated_at timestamps) to forecast.")
     assert rate is not None and needed is not None
     averaged = f"the last {span} working day{'s' if span != 1 else ''} averaged {rate:.1f}"
-    if status == "on_track":
+    if status == QuotaStatus.ON_TRACK:
         ahead = busday_count(projected_date, target.deadline, "1111111") if projected_date else 0
         when = f"reaches {target.target:,} on {projected_date.isoformat()}" if projected_date else "keeps its pace"
         slack = f", {ahead} day{'s' if ahead != 1 else ''} before the deadline" if ahead > 0 else ""

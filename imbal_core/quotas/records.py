@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Iterable, Literal, Mapping, get_args
+from typing import Any, Iterable, Mapping
 
 import pyarrow as pa
 
-Unit = Literal["images", "instances", "pixels"]
-UNITS: tuple[Unit, ...] = get_args(Unit)
+from ..types import UNITS, Unit
+
 #: Mon-Fri are working days; one character per weekday, Monday first (NumPy's busday weekmask).
 DEFAULT_WORKDAYS = "1111100"
 DEFAULT_WINDOW = 5

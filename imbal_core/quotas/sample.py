@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from ..io import load
 from ..samples import SAMPLES
 from .records import targets_from_mapping
 from .store import Workspace
@@ -23,8 +24,6 @@ def add_sample_project(workspace: Workspace, name: str = SAMPLE_PROJECT) -> str:
     Idempotent: an existing project of that name keeps its settings, its targets for the two sample
     classes are set again, and the export is not ingested twice (same content).
     """
-    from .. import load  # the readers are only needed when the sample is asked for
-
     workspace.create_project(name, exist_ok=True)
     workspace.set_targets(name, targets_from_mapping(SAMPLE_TARGETS, SAMPLE_DEADLINE))
     workspace.ingest(name, load(SAMPLES["street_daily"].files()))

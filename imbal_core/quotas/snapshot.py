@@ -13,8 +13,11 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..cube import cube
+
 if TYPE_CHECKING:
     from ..dataset import Dataset
+
 
 @dataclass(frozen=True)
 class SnapshotRows:
@@ -73,8 +76,6 @@ def snapshot_rows(dataset: "Dataset", at: datetime | date | str | None = None, *
     ``annotated_at``; an export without timestamps needs ``at`` (raises ``ValueError`` naming it).
     Days are UTC calendar days. ``content_hash`` (None: computed): the export's hash when known.
     """
-    from ..cube import cube
-
     stamps = dataset.annotations.column("annotated_at")
     has_timestamps = dataset.num_annotations > 0 and stamps.null_count < dataset.num_annotations
     if at is None:
@@ -137,8 +138,6 @@ def _daily_rows(dataset: "Dataset") -> pa.Table:
 
 
 def _condition_rows(dataset: "Dataset") -> pa.Table:
-    from ..cube import cube
-
     out: dict[str, list] = {"condition": [], "value": [], "category": [], "images": [], "instances": []}
     for condition in dataset.conditions:
         column = dataset.images.column(condition).combine_chunks()

@@ -1,6 +1,7 @@
 """The plan document: every export parses back to the plan's numbers; the charts carry them too."""
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 
@@ -10,7 +11,7 @@ import pytest
 
 import imbal_core
 from imbal_core.charts.plan import achieved_chart, plan_chart
-from imbal_core.plan import (build_document, fit_weights, incidence, make_spec, plan_for_dataset,
+from imbal_core.plan import (PlanSource, build_document, fit_weights, incidence, make_spec, plan_for_dataset,
                              repeat_factor_weights, solve, weights_csv, weights_parquet)
 from imbal_core.plan.document import markdown_table
 from imbal_core.samples import SAMPLES
@@ -75,10 +76,27 @@ def test_weights_exports_parse_back(street_doc):
         assert table["expected_repeats"].to_numpy() == pytest.approx(doc.weights.repeats, abs=1e-6)
 
 
+def test_a_plan_for_a_dataset_says_where_its_counts_come_from(street_doc):
+    ds, doc = street_doc
+    source = doc.plan.source
+    assert source == PlanSource(dataset=tuple(ds.sources), format=ds.format, task="detection", split="train",
+                                images=source.images)
+    assert source.images == sum(1 for s in ds.images.column("split").to_pylist() if s == "train")
+    assert source.multi_label and "macro mAP" in doc.stop_rule()
+    assert json.loads(doc.json_bytes())["inputs"]["source"] == {
+        "dataset": list(ds.sources), "format": ds.format, "task": "detection", "split": "train",
+        "images": source.images}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        source.split = "val"
+    assert plan_for_dataset(ds, make_spec("balanced"), "all").source.split == "all"
+    assert plan_for_dataset(ds, make_spec("balanced")).source.images == ds.num_images
+
+
 def test_counts_given_directly_make_a_document_without_weights():
     doc = build_document(solve(EXERCISE, budget=8000, cap=5))
     data = json.loads(doc.json_bytes())
     assert data["per_image"] is None and data["inputs"]["source"] == {"counts": "given"}
+    assert doc.plan.source is None and "macro F1" in doc.stop_rule()
     assert "**Capped at 5x:** Wheelchair." in doc.markdown()
     assert doc.rare_classes == ["Bicycle", "Wheelchair"]
 

@@ -11,6 +11,7 @@ import imbal_core
 from imbal_core.cube import cube
 from imbal_core.plan import (best_worst_error, fit_weights, incidence, incidence_from_pairs, make_spec,
                              plan_for_dataset, repeat_factor_weights, solve, suggested_threshold)
+from imbal_core.plan.reach import MissNotes, _summary, miss_notes, within
 from imbal_core.samples import SAMPLES
 
 
@@ -68,6 +69,30 @@ def test_unreachable_targets_are_explained():
     assert best > 0.05 and w.best_worst_error == pytest.approx(best)
     assert "No weights within the floor and cap can meet them all" in w.warnings[0]
     assert any("also hold" in note for note in w.warnings[1:])
+
+
+@pytest.mark.parametrize("best, says", [
+    (None, None),
+    (0.03, " Weights keeping every class within 5% exist (best possible worst miss 3.0%); the fitted ones spread"),
+    (0.05, " Weights keeping every class within 5% exist (best possible worst miss 5.0%)"),
+    (0.0501, " No weights within the floor and cap can meet them all: the best possible worst miss is 5.0%."),
+    (0.094, " No weights within the floor and cap can meet them all: the best possible worst miss is 9.4%."),
+    (0.095, " No weights within the floor and cap can meet them all: the best possible worst miss is 10%."),
+    (0.32, " No weights within the floor and cap can meet them all: the best possible worst miss is 32%."),
+])
+def test_the_summary_note_says_what_the_linear_programme_found(best, says):
+    # one decimal below twice the tolerance: a rounded "5%" would contradict "by more than 5%"
+    text = _summary(2, 10, "Wheelchair", -0.31, best)
+    head = "Per-image weights miss 2 of 10 class targets by more than 5% (worst: Wheelchair -31%)."
+    assert text == head if says is None else text.startswith(head + says)
+
+
+def test_notes_are_plain_data_and_empty_when_every_class_is_within():
+    inc = tiny([["a"], ["a"], ["b"], ["c"]])
+    plan = plan_for(inc, budget=4)
+    errors = np.array([0.04, -0.05, np.nan])
+    assert miss_notes(inc, plan, errors, 0.0, 5.0, np.ones(3), 10) == MissNotes(None, ())
+    assert within(np.array([0.051, np.nan, 0.2]), np.array([5, 0, 0])).tolist() == [False, True, True]
 
 
 def test_plan_and_incidence_must_agree():

@@ -5,11 +5,12 @@ from datetime import date
 
 import pytest
 
-from imbal_core.charts.quotas import STATUS_COLORS, burn_chart, progress_bars
+from imbal_core.charts.quotas import burn_chart, progress_bars
 from imbal_core.quotas import QuotaTarget
 from imbal_core.quotas.burn import burn_series
 from imbal_core.quotas.progress import ALL_CLASSES, progress
 from imbal_core.quotas.store import project_data
+from imbal_core.types import QuotaStatus
 
 from .conftest import daily_export
 
@@ -29,7 +30,7 @@ def test_progress_bars_are_coloured_by_status_and_stop_at_100(result):
     by_name = {t.name: t for t in fig.data}
     assert set(by_name) == {"done — stop collecting", "on track", "off track"}
     done = by_name["done — stop collecting"]
-    assert list(done.y) == ["B"] and list(done.x) == [100.0] and done.marker.color == STATUS_COLORS["done"]
+    assert list(done.y) == ["B"] and list(done.x) == [100.0] and done.marker.color == QuotaStatus.DONE.colour == "#1b7837"
     assert "50 / 40 instances (125%)" in done.text[0]
     assert list(by_name["off track"].y) == ["C"] and list(by_name["off track"].x) == [5.0]
     assert list(fig.layout.yaxis.categoryarray)[-1] == "C"  # worst on top

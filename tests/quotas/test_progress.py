@@ -1,6 +1,7 @@
 """Progress, forecast, status, diagnosis and advice: known rates give known dates."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -9,6 +10,7 @@ from imbal_core.quotas import QuotaTarget
 from imbal_core.quotas.burn import burn_series
 from imbal_core.quotas.progress import ALL_CLASSES, StatusRules, progress, project_progress
 from imbal_core.quotas.store import project_data
+from imbal_core.types import QuotaStatus
 
 from .conftest import daily_export
 
@@ -52,6 +54,29 @@ def test_the_sample_story(sample_workspace, project):
     assert "the last 5 working days averaged 21.2" in wheelchair.advice
     assert "more labellers will not help" in wheelchair.advice
     assert "Bicycle is on track" in bicycle.advice and "2026-12-04" in bicycle.advice
+
+
+def test_classes_are_listed_worst_first_in_the_order_of_the_status_rank():
+    # A 10/day needs 10/day (on track); B has met 40 (done); C 1/day needs 19/day (off track);
+    # D 10/day needs 12/day (pace 0.83: at risk); E has no data (no pace yet).
+    export = daily_export({d: {"A": 10, "B": 10, "C": 1, "D": 10} for d in WEEK}, classes=("A", "B", "C", "D"))
+    targets = [QuotaTarget(name, target, NEXT_FRI) for name, target in
+               (("A", 100), ("B", 40), ("C", 100), ("D", 110), ("E", 10))]
+    result = progress(project_data(export, targets))
+    assert [(c.category, c.status) for c in result.classes] == [
+        ("C", "off_track"), ("D", "at_risk"), ("E", "unknown"), ("A", "on_track"), ("B", "done")]
+    assert [c.status for c in result.classes] == sorted(QuotaStatus, key=lambda s: s.rank)
+    assert all(isinstance(c.status, QuotaStatus) for c in result.classes)
+    assert [c["status"] for c in result.to_dict()["classes"]] == ["off_track", "at_risk", "unknown", "on_track", "done"]
+    assert all(type(c["status"]) is str for c in result.to_dict()["classes"])  # plain text in JSON and tables
+
+
+def test_a_status_given_as_text_becomes_a_quota_status_and_others_are_refused():
+    c = one(100)
+    assert replace(c, status="at_risk").status is QuotaStatus.AT_RISK
+    with pytest.raises(ValueError, match=r"`status` must be one of \['done', 'on_track', 'at_risk', 'off_track', "
+                                         r"'unknown'\]. Got 'late' instead."):
+        replace(c, status="late")
 
 
 def test_snapshots_and_timestamps_give_the_same_numbers(sample_workspace):

@@ -6,6 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 from imbal_core.dataset import Dataset
+from imbal_core.fingerprint import dataset_key
 from imbal_core.report import LoadReport
 
 _DATASET = "imbal.dataset"
@@ -66,7 +67,7 @@ def critical_classes() -> list[str]:
     ds = dataset()
     if ds is None:
         return []
-    chosen = st.session_state.get(_CRITICAL, {}).get(ds.key or id(ds))
+    chosen = st.session_state.get(_CRITICAL, {}).get(dataset_key(ds))
     names = ds.critical_classes if chosen is None else chosen
     return [n for n in names if n in set(ds.class_names)]
 
@@ -74,7 +75,7 @@ def critical_classes() -> list[str]:
 def set_critical_classes(names: list[str]) -> None:
     ds = dataset()
     if ds is not None:
-        st.session_state.setdefault(_CRITICAL, {})[ds.key or id(ds)] = list(names)
+        st.session_state.setdefault(_CRITICAL, {})[dataset_key(ds)] = list(names)
 
 
 def require_dataset() -> Dataset:

@@ -117,6 +117,14 @@ def test_critical_classes_are_never_suggested(street):
     assert s.merges() == {"bus": "vehicle", "tram": "vehicle"}
 
 
+def test_suggestion_counts_for_the_page(street):
+    s = suggest_merges(street, from_supercategories(street), 50)
+    # below 50 with a parent: bus 21, tram 36, stroller 10, cone 5; suggested: bus, tram, stroller
+    assert (s.below_count, s.suggested_count, s.smallest_instances) == (4, 3, 5)
+    none_below = suggest_merges(street, from_supercategories(street), 1)
+    assert (none_below.below_count, none_below.suggested_count, none_below.smallest_instances) == (0, 0, 5)
+
+
 @pytest.mark.parametrize("bad", [0, -1, 2.5, True])
 def test_suggestion_minimum_is_validated(street, bad):
     with pytest.raises(ValueError, match=rf"`min_instances` must be a whole number of at least 1. Got {bad!r} instead."):

@@ -6,38 +6,43 @@ import streamlit as st
 
 from imbal_app import loader, state
 from imbal_core.charts import evaluate as charts
+from imbal_core.dataset import Dataset
 from imbal_core.evaluate import by_condition, coco_ap_for, evaluate, evaluation_kind, hard_negatives, slice_columns
 from imbal_core.evaluate.export import headline
 from imbal_core.evaluate.slices import gaps
 from imbal_core.evaluate.table import frequency_order, per_class_frame, rare_classes
 from imbal_core.exports import csv_bytes
+from imbal_core.fingerprint import dataset_key
 from imbal_core.io.predictions import read_predictions
 from imbal_core.report import LoadError
 
+# Each step is cached on its inputs: the dataset (by its content key), the predictions file (path, and its
+# modification time and size as ``stamp``) and the settings; a later step calls the earlier ones, which hit.
+HASH = {Dataset: dataset_key}
+
+
+@st.cache_resource(max_entries=8, show_spinner="Reading the predictions…", hash_funcs=HASH)
+def _predictions(dataset: Dataset, path: str, stamp: tuple):
+    return read_predictions(path, dataset)
+
+
+@st.cache_resource(max_entries=8, show_spinner="Running COCO evaluation (AP per class)…", hash_funcs=HASH)
+def _coco(dataset: Dataset, path: str, stamp: tuple, split: str | None):
+    return coco_ap_for(dataset, _predictions(dataset, path, stamp), split=split)
+
+
+@st.cache_resource(max_entries=16, show_spinner="Evaluating…", hash_funcs=HASH)
+def _evaluation(dataset: Dataset, path: str, stamp: tuple, split: str | None, iou: float, threshold: float):
+    return evaluate(dataset, _predictions(dataset, path, stamp), iou=iou, score_threshold=threshold, split=split,
+                    coco_result=_coco(dataset, path, stamp, split))
+
+
+@st.cache_resource(max_entries=16, show_spinner="Slicing by condition…", hash_funcs=HASH)
+def _slices(dataset: Dataset, path: str, stamp: tuple, split: str | None, iou: float, threshold: float, by: str):
+    return by_condition(_evaluation(dataset, path, stamp, split, iou, threshold), dataset, by)
+
+
 dataset = state.require_dataset()
-ds_key = dataset.key or str(id(dataset))
-
-
-@st.cache_resource(max_entries=8, show_spinner="Reading the predictions…")
-def _predictions(_dataset, key: str, path: str, stamp: tuple):
-    return read_predictions(path, _dataset)
-
-
-@st.cache_resource(max_entries=8, show_spinner="Running COCO evaluation (AP per class)…")
-def _coco(_dataset, _predictions, key: str, path: str, stamp: tuple, split: str | None):
-    return coco_ap_for(_dataset, _predictions, split=split)
-
-
-@st.cache_resource(max_entries=16, show_spinner="Evaluating…")
-def _evaluation(_dataset, _predictions, _coco_result, key: str, path: str, stamp: tuple, split: str | None,
-                iou: float, threshold: float):
-    return evaluate(_dataset, _predictions, iou=iou, score_threshold=threshold, split=split, coco_result=_coco_result)
-
-
-@st.cache_resource(max_entries=16, show_spinner="Slicing by condition…")
-def _slices(_evaluation, _dataset, key: tuple, by: str):
-    return by_condition(_evaluation, _dataset, by)
-
 
 st.title("Evaluation")
 st.caption(f"{state.label()} — per-class metrics of a model's predictions; rows = ground truth, columns = predicted.")
@@ -57,7 +62,7 @@ if path is None:
 path = Path(path)
 stamp = (path.stat().st_mtime_ns, path.stat().st_size) if path.exists() else (0, 0)
 try:
-    predictions = _predictions(dataset, ds_key, str(path), stamp)
+    predictions = _predictions(dataset, str(path), stamp)
 except (LoadError, ValueError) as exc:
     st.error(str(exc))
     st.stop()
@@ -83,8 +88,7 @@ if kind != "classification":
     iou = cols[2].slider("IoU of a match", 0.1, 0.95, 0.5, 0.05, key="eval_iou",
                          help="How much a prediction must overlap an object to be matched to it. AP uses COCO's 0.50:0.95.")
 try:
-    coco_result = _coco(dataset, predictions, ds_key, str(path), stamp, split)
-    ev = _evaluation(dataset, predictions, coco_result, ds_key, str(path), stamp, split, iou, threshold)
+    ev = _evaluation(dataset, str(path), stamp, split, iou, threshold)
 except (ValueError, LoadError) as exc:
     st.error(str(exc))
     st.stop()
@@ -134,7 +138,7 @@ with tab_condition:
     by = st.selectbox("Slice by", options, index=options.index(default), key="eval_by")
     metrics = ["iou", "recall", "precision", "f1"] if ev.task == "segmentation" else ["recall", "precision", "f1"]
     metric = st.segmented_control("Metric", metrics, default=metrics[0], key="eval_slice_metric") or metrics[0]
-    slices = _slices(ev, dataset, (ds_key, str(path), stamp, split, iou, threshold), by)
+    slices = _slices(dataset, str(path), stamp, split, iou, threshold, by)
     widest = gaps(slices, metric)
     if widest:
         st.markdown("**Widest gaps** — " + "; ".join(g.text() for g in widest))

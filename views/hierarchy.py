@@ -6,6 +6,8 @@ import streamlit as st
 
 from imbal_app import state
 from imbal_core.charts.hierarchy import before_after_bars, hierarchy_treemap
+from imbal_core.dataset import Dataset
+from imbal_core.fingerprint import dataset_key
 from imbal_core.hierarchy import (
     from_supercategories, mapping_csv, mapping_json, merged_coco, merged_labels_csv, merged_yolo_zip, read_mapping,
     resolve_merges, roll_up, suggest_merges, what_if,
@@ -15,11 +17,11 @@ from imbal_core.longtail import available_units, pixel_source, unit_label
 EDITOR = "hier_editor"
 
 
-@st.cache_data(max_entries=4, show_spinner="Writing the merged export…")
-def export_bytes(kind: str, token: str, merges: tuple, _dataset) -> bytes:
+@st.cache_data(max_entries=4, show_spinner="Writing the merged export…", hash_funcs={Dataset: dataset_key})
+def export_bytes(kind: str, dataset: Dataset, merges: tuple) -> bytes:
     """The merged export, written once per dataset and set of merges (a large COCO takes seconds)."""
     make = {"coco": merged_coco, "yolo": merged_yolo_zip, "labels": merged_labels_csv}[kind]
-    return make(_dataset, dict(merges))
+    return make(dataset, dict(merges))
 
 
 def number(value: float, digits: int = 1) -> str:
@@ -67,14 +69,14 @@ min_instances = st.number_input("Minimum instances per class", 1, value=50, key=
 suggestions = suggest_merges(dataset, hierarchy, int(min_instances), critical=state.critical_classes())
 table = suggestions.to_pandas()
 table.insert(0, "merge", table["suggested"])
-below = int(table["below"].sum())
-smallest = int(table["instances"][table["instances"] > 0].min()) if (table["instances"] > 0).any() else 0
-hint = "" if below else f" Nothing is below it (the smallest class has {smallest:,}): raise it to see what merging would do."
-st.caption(f"{below} of {len(table)} classes are below {int(min_instances):,} instances; {int(table['suggested'].sum())} "
+below = suggestions.below_count
+hint = ("" if below else f" Nothing is below it (the smallest class has {suggestions.smallest_instances:,}): raise it "
+        "to see what merging would do.")
+st.caption(f"{below} of {len(table)} classes are below {int(min_instances):,} instances; {suggestions.suggested_count} "
            "would pass merged into their parent (ticked). Tick or untick any class with a parent; critical classes are "
            "never suggested." + hint)
 # the editor's state is keyed by the table it edits: a new minimum or dataset starts from the suggestions
-editor_key = f"{EDITOR}_{dataset.key or id(dataset)}_{int(min_instances)}_{hierarchy.source}"
+editor_key = f"{EDITOR}_{dataset_key(dataset)}_{int(min_instances)}_{hierarchy.source}"
 edited = st.data_editor(
     table[["merge", "category", "parent", "target", "instances", "merged_instances", "reason"]],
     hide_index=True, width="stretch", key=editor_key, disabled=["category", "parent", "target", "instances",
@@ -114,20 +116,20 @@ with st.expander("Counts before and after"):
     st.dataframe(result.to_pandas(), hide_index=True, width="stretch")
 
 st.subheader("Downloads")
-token, frozen = str(dataset.key or id(dataset)), tuple(sorted(merges.items()))
+frozen = tuple(sorted(merges.items()))
 cols = st.columns(4)
 cols[0].download_button("Mapping (JSON)", mapping_json(merges, resolved), file_name="imbal_merges.json",
                         mime="application/json", key="hier_dl_json")
 cols[1].download_button("Mapping (CSV)", mapping_csv(merges), file_name="imbal_merges.csv", mime="text/csv",
                         key="hier_dl_csv")
 if dataset.task == "classification":
-    cols[2].download_button("Merged labels (CSV)", export_bytes("labels", token, frozen, dataset), file_name="labels_merged.csv",
+    cols[2].download_button("Merged labels (CSV)", export_bytes("labels", dataset, frozen), file_name="labels_merged.csv",
                             mime="text/csv", key="hier_dl_labels")
 else:
-    cols[2].download_button("Merged export (COCO JSON)", export_bytes("coco", token, frozen, dataset), file_name="instances_merged.json",
+    cols[2].download_button("Merged export (COCO JSON)", export_bytes("coco", dataset, frozen), file_name="instances_merged.json",
                             mime="application/json", key="hier_dl_coco",
                             help="the export with merged categories; a COCO input keeps everything else as it was")
-    cols[3].download_button("Merged export (YOLO zip)", export_bytes("yolo", token, frozen, dataset), file_name="yolo_merged.zip",
+    cols[3].download_button("Merged export (YOLO zip)", export_bytes("yolo", dataset, frozen), file_name="yolo_merged.zip",
                             mime="application/zip", key="hier_dl_yolo", help="data.yaml with the new names and labels/")
 st.caption("The merged COCO file reloads with the merged counts: open it as an upload to check. "
            "From the command line: `imbal hierarchy PATH --min-instances N --apply-suggestions --out merged.json`.")

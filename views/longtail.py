@@ -7,8 +7,10 @@ import streamlit as st
 from imbal_app import state
 from imbal_core.charts.longtail import class_bars, lorenz_figure
 from imbal_core.exports import csv_bytes, json_bytes
+from imbal_core.fingerprint import dataset_key
 from imbal_core.health import HealthConfig, check
 from imbal_core.longtail import available_units, class_split_counts, long_tail, pixel_source, unit_label
+from imbal_core.longtail.subsets import subset_choices
 
 BADGE = {"pass": ":green-badge[:material/check: pass]", "warn": ":orange-badge[:material/warning: warn]",
          "fail": ":red-badge[:material/close: fail]"}
@@ -40,9 +42,7 @@ facets = c_toggles.toggle("One panel per split", key="lt_facets")
 log_scale = c_toggles.toggle("Log scale", key="lt_log")
 
 where = {}
-choices = {c: sorted(v for v in dataset.images.column(c).combine_chunks().dictionary.to_pylist() if v is not None)
-           for c in dataset.conditions}
-choices = {c: v for c, v in choices.items() if 1 < len(v) <= 50}
+choices = subset_choices(dataset)
 if choices:
     with st.expander("Subset: only images with some condition values", expanded=False):
         cols = st.columns(min(len(choices), 4))
@@ -64,7 +64,7 @@ elif source == "none":
 
 # critical classes: shared with other pages; the multiselect is in the checklist below
 names = dataset.class_names
-token = dataset.key or id(dataset)
+token = dataset_key(dataset)
 if st.session_state.get("lt_critical_for") != token or "lt_critical" not in st.session_state:
     st.session_state["lt_critical"] = state.critical_classes()
     st.session_state["lt_critical_for"] = token

@@ -7,6 +7,7 @@ import streamlit as st
 from imbal_app import state
 from imbal_core.charts.splits import class_shares, worst_deviation
 from imbal_core.exports import csv_bytes
+from imbal_core.fingerprint import dataset_key
 from imbal_core.splits import check_splits
 from imbal_core.splitting import check_ratios, export_formats, export_splits, make_splits
 
@@ -26,7 +27,9 @@ def small(value: float) -> str:
 def verdicts(health) -> None:
     for v in health.verdicts:
         why = "; ".join(v.reasons) if v.reasons else "looks like the whole"
-        worst = f" Furthest from the whole: {', '.join(v.worst)}." if v.status != "pass" and v.worst else ""
+        reference = health.stratification.reference
+        worst = (f" Furthest from {reference}'s class shares (images): {', '.join(v.worst)}."
+                 if v.status != "pass" and v.worst else "")
         st.markdown(f"{BADGE[v.status]} **{v.split}** — {v.images:,} images ({v.image_share:.1%}), class divergence "
                     f"{small(v.js_divergence)}: {why}.{worst}")
 
@@ -84,11 +87,11 @@ if submitted:
         ratios, names = check_ratios(ratios_text)
         with st.spinner("Placing groups and images…"):
             result = make_splits(dataset, ratios, stratify, None if group_by == "none" else group_by, int(seed))
-        st.session_state[RESULT] = (dataset.key or id(dataset), result)
+        st.session_state[RESULT] = (dataset_key(dataset), result)
     except ValueError as exc:
         st.error(str(exc))
 stored = st.session_state.get(RESULT)
-result = stored[1] if stored and stored[0] == (dataset.key or id(dataset)) else None
+result = stored[1] if stored and stored[0] == dataset_key(dataset) else None
 if result is None:
     st.caption("Iterative stratification extended to groups and conditions, refined by local search; the same seed "
                "gives the same splits. Nothing is written until you download.")

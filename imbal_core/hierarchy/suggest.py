@@ -11,6 +11,7 @@ from typing import Any, Sequence
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..cube import class_totals
 from ..dataset import Dataset
@@ -65,6 +66,23 @@ class MergeSuggestions:
         """The suggested merges: child -> parent."""
         rows = self.table.filter(self.table.column("suggested")).to_pylist()
         return {r["category"]: r["parent"] for r in rows}
+
+    @property
+    def below_count(self) -> int:
+        """Classes (with a parent) under the minimum."""
+        return int(pc.sum(pc.cast(self.table.column("below"), pa.int64())).as_py() or 0)
+
+    @property
+    def suggested_count(self) -> int:
+        """Classes suggested for a merge."""
+        return int(pc.sum(pc.cast(self.table.column("suggested"), pa.int64())).as_py() or 0)
+
+    @property
+    def smallest_instances(self) -> int:
+        """The smallest non-zero instance count of these classes (0 when none has any)."""
+        counts = self.table.column("instances")
+        smallest = pc.min(pc.filter(counts, pc.greater(counts, 0))).as_py()
+        return int(smallest or 0)
 
     def to_arrow(self) -> pa.Table:
         return self.table

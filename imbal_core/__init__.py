@@ -11,17 +11,26 @@
 
 The analyses live in their own modules (``imbal_core.longtail``, ``.health``, ``.hierarchy``,
 ``.strata``, ``.splits``, ``.splitting``, ``.plan``, ``.evaluate``, ``.quotas``, ``.active``);
-the names below are imported from them on first use, so ``import imbal_core`` stays light.
+the names below are imported from them on first use, so ``import imbal_core`` (and with it
+every ``imbal`` command, ``imbal --help`` included) stays light: no NumPy, pyarrow or pandas until
+a name is used.
 """
 from importlib import import_module
 
+# `cube` is bound now: it is also the name of a submodule, and importing that submodule later
+# would otherwise make ``imbal_core.cube`` the module instead of the function. cube.py imports
+# NumPy and pyarrow on first call.
 from .cube import class_totals, cube
-from .dataset import Dataset, SchemaError, build_dataset, validate
-from .io import load
-from .report import LoadError, LoadReport
-from .summary import summarize
 
 _LAZY = {
+    "Dataset": "dataset",
+    "SchemaError": "dataset",
+    "build_dataset": "dataset",
+    "validate": "dataset",
+    "load": "io",
+    "LoadError": "report",
+    "LoadReport": "report",
+    "summarize": "summary",
     "long_tail": "longtail",
     "check": "health",
     "HealthConfig": "health",
@@ -38,10 +47,7 @@ _LAZY = {
     "read_predictions": "io.predictions",
 }
 
-__all__ = [
-    "Dataset", "LoadError", "LoadReport", "SchemaError", "build_dataset", "class_totals", "cube", "load",
-    "summarize", "validate", *_LAZY,
-]
+__all__ = ["class_totals", "cube", *_LAZY]
 __version__ = "0.1.0"
 
 

@@ -13,34 +13,51 @@
     pixels; normalised to 0..1 when the image size is unknown, as for YOLO labels without
     images; null for classification), ``area`` (the export's area, pixels²), ``pixels`` (mask
     pixel count, segmentation only, else null), ``iscrowd``, ``difficult`` and ``truncated``
-    (bool, null when the format has no such flag), ``annotated_at``, ``annotator``.
-    Classification has one row per image label.
+    (bool, null when the format has no such flag), ``annotated_at``, ``annotator``;
+    ``exported_x``, ``exported_y``, ``exported_w``, ``exported_h`` (float64): the box as the
+    export wrote it where imbal clipped it at the image border for counting, null where
+    ``x`` .. ``h`` are the export's own values. Classification has one row per image label.
 ``categories``
     ``category_id`` (int32, dense), ``source_id`` (the export's own id: COCO id, YOLO index,
     VOC name), ``name``, ``supercategory`` (parent in the label hierarchy, or null) and
     ``critical`` (a rare class flagged for priority).
+``uncounted`` (beside the three tables)
+    Annotations left out of every count because their box lies wholly outside the image, kept
+    as exported for evaluation: the annotation columns without ``ann_id``, with ``position``
+    (int64), the row's place among ``annotations`` and ``uncounted`` together in export order.
+    :attr:`Dataset.exported_annotations` puts both back together.
+
+Counting and evaluation see the boxes differently, on purpose: counts, pixels and sizes use the
+clipped boxes of ``annotations``; metrics (COCO AP, the matched confusion matrix) use the boxes
+as exported, so that they equal pycocotools run on the same file. What imbal changed is listed in
+the load report (``box_clipped``, ``box_outside_image``). A box with a non-finite coordinate
+(``non_finite_box``) cannot be counted or evaluated (pycocotools cannot compare it either): it is
+skipped for both.
 
 Readers hand their columns to :func:`build_dataset`, which fills what a format lacks with
 nulls, casts, checks boxes and runs :func:`validate`: the one place the schema is enforced.
 """
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Literal, Mapping, Sequence
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from .report import LoadReport
 
+log = logging.getLogger(__name__)
+
 Task = Literal["classification", "detection", "segmentation"]
 TASKS: tuple[Task, ...] = ("classification", "detection", "segmentation")
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
+BOX_COLUMNS = ("x", "y", "w", "h")
 DICT_STRING = pa.dictionary(pa.int32(), pa.string())
 
 IMAGE_SCHEMA = pa.schema(
@@ -73,8 +90,12 @@ ANNOTATION_SCHEMA = pa.schema(
         pa.field("truncated", pa.bool_()),
         pa.field("annotated_at", TIMESTAMP),
         pa.field("annotator", pa.string()),
+        *(pa.field(f"exported_{c}", pa.float64()) for c in BOX_COLUMNS),
     ]
 )
+#: Annotations left out of counting but kept for evaluation (see the module docstring).
+UNCOUNTED_SCHEMA = pa.schema([pa.field("position", pa.int64(), nullable=False)]
+                             + [f for f in ANNOTATION_SCHEMA if f.name != "ann_id"])
 CATEGORY_SCHEMA = pa.schema(
     [
         pa.field("category_id", pa.int32(), nullable=False),
@@ -140,6 +161,9 @@ class Dataset:
     conditions: tuple[str, ...] = ()
     #: Content hash of the inputs (set by :func:`imbal_core.load`), usable as a cache key.
     key: str | None = None
+    #: Annotations left out of counting, kept for evaluation (:data:`UNCOUNTED_SCHEMA`); None
+    #: when not known (a dataset built by hand, or read back from an older cache entry).
+    uncounted: pa.Table | None = None
 
     @property
     def splits(self) -> tuple[str, ...]:
@@ -174,6 +198,40 @@ class Dataset:
         from .cube import image_class_table
 
         return image_class_table(self)
+
+    @cached_property
+    def exported_annotations(self) -> pa.Table:
+        """The annotations as the export wrote them, in export order: what evaluation compares with.
+
+        The annotation columns (without ``exported_*``) with the boxes as exported (not clipped)
+        and the ``uncounted`` rows back in their place, their ``ann_id`` null. Counts use
+        :attr:`annotations` instead. Computed once.
+        """
+        anns = self.annotations
+        for c in BOX_COLUMNS:
+            exported = pc.coalesce(anns.column(f"exported_{c}"), anns.column(c))
+            anns = anns.set_column(anns.schema.get_field_index(c), c, exported)
+        anns = anns.drop_columns([f"exported_{c}" for c in BOX_COLUMNS])
+        uncounted = self.uncounted
+        if uncounted is None:
+            if any(r.code == "box_outside_image" and r.action == "skipped" for r in self.report):
+                log.warning("%s: the boxes wholly outside their image were not kept (a dataset from an older "
+                            "cache entry?); evaluation leaves them out", self.sources[0] if self.sources else "dataset")
+            return anns
+        if not uncounted.num_rows:
+            return anns
+        n = anns.num_rows + uncounted.num_rows
+        position = uncounted.column("position").to_numpy()
+        is_uncounted = np.zeros(n, dtype=bool)
+        is_uncounted[position] = True
+        rows = uncounted.drop_columns(["position"] + [f"exported_{c}" for c in BOX_COLUMNS])
+        rows = rows.add_column(0, anns.schema.field("ann_id").with_nullable(True), pa.nulls(rows.num_rows, pa.int64()))
+        both = pa.concat_tables([anns.cast(rows.schema), rows])
+        # row k of `both` goes to its export position: counted rows fill the gaps in order
+        order = np.empty(n, dtype=np.int64)
+        order[np.flatnonzero(~is_uncounted)] = np.arange(anns.num_rows)
+        order[position] = np.arange(anns.num_rows, n)
+        return both.take(pa.array(order))
 
     def with_critical(self, names: Sequence[str]) -> "Dataset":
         """A copy with ``critical`` set for exactly the named classes (unknown names raise)."""
@@ -233,6 +291,8 @@ def _as_array(values: Any, type_: pa.DataType, n: int, name: str) -> pa.Array:
 
 def _timestamps(values: Sequence[Any], n: int, name: str) -> pa.Array:
     """Parse ISO-8601 text, datetimes or epoch seconds to UTC timestamps (unparseable -> null)."""
+    import pandas as pd  # heavy: only for exports that carry annotation dates
+
     series = pd.Series(list(values), dtype="object")
     numeric = pd.to_numeric(series, errors="coerce")
     parsed = pd.to_datetime(series.where(numeric.isna()), utc=True, errors="coerce", format="ISO8601")
@@ -317,8 +377,10 @@ def build_dataset(
     ann_cols["category_id"] = annotations.get("category")
     ann_cols["ann_id"] = np.arange(n_ann, dtype=np.int64)
     annotation_table = _table(ANNOTATION_SCHEMA, ann_cols, n_ann)
+    uncounted = UNCOUNTED_SCHEMA.empty_table()
     if check_boxes and n_ann:
-        annotation_table = _check_boxes(annotation_table, image_table, report, annotation_files, unsized_boxes_normalised)
+        annotation_table, uncounted = _check_boxes(
+            annotation_table, image_table, report, annotation_files, unsized_boxes_normalised)
 
     validate(image_table, annotation_table, category_table)
     return Dataset(
@@ -330,6 +392,7 @@ def build_dataset(
         format=format,
         sources=tuple(str(s) for s in sources),
         conditions=conditions,
+        uncounted=uncounted,
     )
 
 
@@ -348,18 +411,20 @@ def _normalized_splits(values: Any, n: int) -> pa.Array:
 
 def _check_boxes(
     anns: pa.Table, images: pa.Table, report: LoadReport, files: str | Sequence[str] | None, unsized_normalised: bool
-) -> pa.Table:
-    """Report non-finite, non-positive and out-of-image boxes; clip the last, skip the first.
+) -> tuple[pa.Table, pa.Table]:
+    """Report non-finite, non-positive and out-of-image boxes; clip for counting, keep the export's box.
 
+    Returns the counted annotations and the ``uncounted`` ones (:data:`UNCOUNTED_SCHEMA`).
     Non-finite coordinates (NaN, inf) are unusable: the annotation is skipped. A box of zero or
     negative size is kept and reported (it still says the object is there). A box reaching past
-    the image border is clipped to it and reported; one wholly outside is skipped. Images of
-    unknown size have normalised boxes, checked against 0..1.
+    the image border is clipped to it for counting and reported, its exported box kept in
+    ``exported_*``; one wholly outside is skipped for counting and kept in ``uncounted`` for
+    evaluation. Images of unknown size have normalised boxes, checked against 0..1.
     """
-    x, y, w, h = (anns.column(c).to_numpy(zero_copy_only=False) for c in ("x", "y", "w", "h"))
+    x, y, w, h = (anns.column(c).to_numpy(zero_copy_only=False) for c in BOX_COLUMNS)
     has_box = ~np.isnan(x) | ~np.isnan(y) | ~np.isnan(w) | ~np.isnan(h)
     if not has_box.any():
-        return anns
+        return anns, UNCOUNTED_SCHEMA.empty_table()
     with np.errstate(invalid="ignore"):
         finite = np.isfinite(x) & np.isfinite(y) & np.isfinite(w) & np.isfinite(h)
     image_idx = anns.column("image_id").to_numpy()
@@ -407,14 +472,21 @@ def _check_boxes(
              "clipped")
         cx1, cy1 = np.clip(x, 0, width), np.clip(y, 0, height)
         cx2, cy2 = np.clip(x2, 0, width), np.clip(y2, 0, height)
-        for name, new in (("x", cx1), ("y", cy1), ("w", cx2 - cx1), ("h", cy2 - cy1)):
-            old = anns.column(name).to_numpy(zero_copy_only=False)
+        for name, new, old in (("x", cx1, x), ("y", cy1, y), ("w", cx2 - cx1, w), ("h", cy2 - cy1, h)):
             anns = anns.set_column(anns.schema.get_field_index(name), name, pa.array(np.where(past, new, old), pa.float64()))
+            anns = anns.set_column(anns.schema.get_field_index(f"exported_{name}"), f"exported_{name}",
+                                   pa.array(old, pa.float64(), mask=~past))
+    uncounted = UNCOUNTED_SCHEMA.empty_table()
+    if outside.any():
+        # its place among the rows evaluation sees: all but the non-finite ones, in export order
+        position = np.cumsum(~bad)[outside] - 1
+        uncounted = anns.filter(pa.array(outside)).drop_columns(["ann_id"])
+        uncounted = uncounted.add_column(0, "position", pa.array(position, pa.int64())).cast(UNCOUNTED_SCHEMA)
     drop = bad | outside
     if drop.any():
         anns = anns.filter(pa.array(~drop))
         anns = anns.set_column(0, "ann_id", pa.array(np.arange(anns.num_rows, dtype=np.int64)))
-    return anns
+    return anns, uncounted
 
 
 def _size(w: float, h: float, normalised: bool) -> str:

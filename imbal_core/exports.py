@@ -10,11 +10,13 @@ from __future__ import annotations
 import io
 import json
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -28,6 +30,8 @@ def neutralize(value: Any) -> Any:
 
 def csv_bytes(data: pa.Table | pd.DataFrame) -> bytes:
     """UTF-8 CSV with a header row; text cells neutralised against formula injection."""
+    import pandas as pd  # heavy: only for the files people download, not for `imbal ... --json`
+
     df = data.to_pandas() if isinstance(data, pa.Table) else data.copy()
     for col in df.columns:
         if df[col].dtype == object or pd.api.types.is_string_dtype(df[col]) or isinstance(df[col].dtype, pd.CategoricalDtype):
@@ -39,7 +43,7 @@ def csv_bytes(data: pa.Table | pd.DataFrame) -> bytes:
 
 
 def parquet_bytes(table: pa.Table | pd.DataFrame) -> bytes:
-    if isinstance(table, pd.DataFrame):
+    if not isinstance(table, pa.Table):  # a pandas DataFrame
         table = pa.Table.from_pandas(table, preserve_index=False)
     sink = io.BytesIO()
     pq.write_table(table, sink)

@@ -11,13 +11,13 @@ rule                          verdict
                               or neither val nor test.
 ``classes_in_every_split``    every class with data appears in every assigned split. *fail*: a class
                               is missing from a split; *warn*: declared classes have no data at all.
-``splits_stratified``         each class's share of a val / test split is within a tolerance of its
-                              share of train, as a relative deviation ``share / train share - 1``
-                              (shares in ``split_unit``: for images, the fraction of the split's
-                              images holding the class; for instances or pixels, the fraction of the
-                              split's total). *warn* beyond ``share_tolerance`` (0.25), *fail* beyond
-                              ``share_fail`` (0.5). Cells expecting fewer than ``min_expected`` (5)
-                              from the train share are too small to judge and are listed, not judged.
+``splits_stratified``         each class holds the same share of every split's images as of train's
+                              (the one definition of :mod:`imbal_core.stratification`, which split
+                              health uses too): relative share deviation, images holding the class,
+                              judged where train's share predicts at least 5 images and counted only
+                              beyond chance (3 standard deviations). *warn* beyond ``share_tolerance``
+                              (0.25), *fail* beyond ``share_fail`` (0.5); *warn* when nothing could
+                              be judged. Cells too small to judge are listed.
 ``min_instances``             every class with data has at least ``min_instances`` (50) instances over
                               all splits (*fail* below, or when no class has any instance),
                               ``comfortable_instances`` (100) to pass (*warn* between).
@@ -39,7 +39,8 @@ from typing import Any, Literal, Mapping, Sequence
 import pyarrow as pa
 
 from .dataset import UNASSIGNED, Dataset
-from .longtail import UNITS, Unit, class_split_counts, pixel_source
+from .longtail import class_split_counts
+from .stratification import FAIL_TOLERANCE, TOLERANCE, stratification
 
 Status = Literal["pass", "warn", "fail"]
 STATUSES: tuple[Status, ...] = ("pass", "warn", "fail")
@@ -70,10 +71,8 @@ class HealthConfig:
     critical_comfortable_instances: int = 500
     max_ratio: float = 50.0
     warn_ratio: float = 10.0
-    share_tolerance: float = 0.25
-    share_fail: float = 0.5
-    split_unit: Unit = "images"
-    min_expected: float = 5.0
+    share_tolerance: float = TOLERANCE
+    share_fail: float = FAIL_TOLERANCE
 
     def __post_init__(self) -> None:
         for name in ("min_instances", "comfortable_instances", "critical_min_instances", "critical_comfortable_instances"):
@@ -84,7 +83,7 @@ class HealthConfig:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or math.isnan(value) or value < 1:
                 raise ValueError(f"`{name}` must be a number of at least 1. Got {value!r} instead.")
-        for name in ("share_tolerance", "share_fail", "min_expected"):
+        for name in ("share_tolerance", "share_fail"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or math.isnan(value) or value < 0:
                 raise ValueError(f"`{name}` must be a number of at least 0. Got {value!r} instead.")
@@ -93,8 +92,6 @@ class HealthConfig:
                           ("warn_ratio", "max_ratio"), ("share_tolerance", "share_fail")):
             if getattr(self, high) < getattr(self, low):
                 raise ValueError(f"`{high}` must be at least `{low}` ({getattr(self, low)}). Got {getattr(self, high)} instead.")
-        if self.split_unit not in UNITS:
-            raise ValueError(f"`split_unit` must be one of {list(UNITS)}. Got {self.split_unit!r} instead.")
         if self.critical is not None:
             if isinstance(self.critical, str):
                 raise ValueError(f"`critical` must be a list of class names. Got the text {self.critical!r} instead.")
@@ -214,7 +211,7 @@ def check(dataset: Dataset, config: HealthConfig | None = None, **overrides: Any
     rules = (
         _split_counts(facts),
         _classes_in_every_split(facts),
-        _splits_stratified(facts, config, dataset),
+        _splits_stratified(dataset, config),
         _min_instances(facts, config),
         _critical_min(facts, config, critical),
         _long_tail_ratio(facts, config),
@@ -311,61 +308,31 @@ def _classes_in_every_split(f: _Facts) -> RuleResult:
     return RuleResult(rule, title, "pass", f"All {len(f.names)} classes appear in {', '.join(f.assigned)}.", (), numbers)
 
 
-def _share(f: _Facts, name: str, split: str, unit: Unit) -> tuple[float, float]:
-    """(share, denominator): the class's share of the split in ``unit``."""
-    if unit == "images":
-        total = float(f.split_images[split])
-    else:
-        total = float(sum((f.cells[(n, split)][unit] or 0.0) for n in f.names))
-    value = float(f.cells[(name, split)][unit] or 0.0)
-    return (value / total if total > 0 else math.nan), total
-
-
-def _splits_stratified(f: _Facts, config: HealthConfig, dataset: Dataset) -> RuleResult:
+def _splits_stratified(dataset: Dataset, config: HealthConfig) -> RuleResult:
     rule, title = "splits_stratified", TITLES["splits_stratified"]
-    unit = config.split_unit
-    others = [s for s in f.assigned if s != "train"]
-    if "train" not in f.splits or not others:
-        return RuleResult(rule, title, "warn", "Not checked: needs a train split and at least one other split.")
-    if unit == "pixels" and pixel_source(dataset) == "none":
-        return RuleResult(rule, title, "warn", "Not checked: this dataset has no pixel counts; use images or instances.")
-    noun = {"images": "images", "instances": "instances", "pixels": "pixels"}[unit]
-    rows, too_small = [], []
-    for name in f.used():
-        train_share, _ = _share(f, name, "train", unit)
-        if not train_share > 0:
-            continue  # a class absent from train is the previous rule's finding
-        for split in others:
-            share, total = _share(f, name, split, unit)
-            expected = train_share * total
-            if expected < config.min_expected:
-                too_small.append(f"{name} in {split}")
-                continue
-            rows.append({"class": name, "split": split, "share": share, "train_share": train_share,
-                         "deviation": share / train_share - 1.0, "expected": expected,
-                         "observed": float(f.cells[(name, split)][unit] or 0.0)})
-    rows.sort(key=lambda r: -abs(r["deviation"]))
-    numbers = {"unit": unit, "cells": rows, "too_small": too_small}
-    if not rows:
-        return RuleResult(rule, title, "warn", f"Not judged: every class expects fewer than {_fmt(config.min_expected)} "
-                          f"{noun} in {', '.join(others)}.", numbers=numbers)
-    beyond = [r for r in rows if abs(r["deviation"]) > config.share_tolerance]
-    classes = tuple(dict.fromkeys(r["class"] for r in beyond))
-    worst = rows[0]
-    hold = " hold one" if unit == "images" else ""
-    text = (f"Worst: {worst['class']} in {worst['split']} — {worst['share']:.2%} of {worst['split']} {noun}{hold} vs "
-            f"{worst['train_share']:.2%} of train {noun} ({worst['deviation']:+.0%}).")
-    status: Status = ("fail" if abs(worst["deviation"]) > config.share_fail
-                      else "warn" if abs(worst["deviation"]) > config.share_tolerance else "pass")
-    if status == "pass":
-        text = f"Every class within ±{config.share_tolerance:.0%} of its train share ({noun}). " + text
-    else:
-        others_beyond = [f"{r['class']} in {r['split']} ({r['deviation']:+.0%})" for r in beyond[1:]]
-        text += (f" Beyond ±{config.share_tolerance:.0%}: {_count(len(beyond), 'class-split pair')}" +
-                 (f", also {_listing(others_beyond)}." if others_beyond else "."))
-    if too_small:
-        text += f" Too few to judge: {_listing(too_small, 3)}."
-    return RuleResult(rule, title, status, text, classes, numbers)
+    result = stratification(dataset, tolerance=config.share_tolerance, fail_tolerance=config.share_fail)
+    numbers = result.to_dict()
+    if result.message:
+        return RuleResult(rule, title, "warn", result.message, numbers=numbers)
+    ref = result.reference
+    beyond = result.beyond
+    parts = []
+    if beyond:
+        worst = beyond[0]
+        parts.append(f"Worst: {worst.text}.")
+        also = [f"{c.category} in {c.split} ({c.deviation:+.0%})" for c in beyond[1:]]
+        parts.append(f"Beyond ±{result.tolerance:.0%} of the {ref} share and beyond chance: "
+                     f"{_count(len(beyond), 'class-split pair')}" + (f", also {_listing(also)}." if also else "."))
+    elif result.cells:
+        largest = result.cells[0]
+        parts.append(f"Every class within ±{result.tolerance:.0%} of its {ref} share of images, or within chance. "
+                     f"Largest: {largest.text}.")
+    unjudged = result.unjudged_splits
+    if unjudged:
+        parts.append(f"Not judged in {', '.join(unjudged)}: no class expects 5 images there.")
+    if result.too_small:
+        parts.append(f"Too few to judge: {_listing([f'{c} in {s}' for c, s in result.too_small], 3)}.")
+    return RuleResult(rule, title, result.status, " ".join(parts), result.classes, numbers)
 
 
 def _floor_rule(rule: str, f: _Facts, names: Sequence[str], floor: int, comfortable: int, kind: str) -> RuleResult:

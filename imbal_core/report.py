@@ -4,9 +4,15 @@ A reader never drops, clips or guesses silently. Each problem becomes one row: t
 record (an id, a line number or a path), the problem in words, and the action taken
 (``skipped``, ``clipped``, ``kept``, ``refused`` ...). ``code`` is a short stable identifier of
 the kind of problem, for grouping and for tests.
+
+Messages quote the input through :func:`excerpt` (at most about :data:`EXCERPT_LENGTH`
+characters of it). As a backstop, a row's record and problem and a :class:`LoadError` message are
+cut (:func:`shorten`) past :data:`MAX_RECORD_LENGTH`, :data:`MAX_PROBLEM_LENGTH` and
+:data:`MAX_MESSAGE_LENGTH` characters, whoever built them: a hostile file cannot flood a terminal.
 """
 from __future__ import annotations
 
+import reprlib
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
@@ -25,6 +31,57 @@ REPORT_SCHEMA = pa.schema(
 
 #: Actions that mean a record did not make it into the dataset.
 DROPPING_ACTIONS = frozenset({"skipped", "refused"})
+
+#: The most characters of the input a message quotes (:func:`excerpt`).
+EXCERPT_LENGTH = 80
+#: Backstops for text built elsewhere: a report row's record and problem, a :class:`LoadError` message.
+MAX_RECORD_LENGTH = 200
+MAX_PROBLEM_LENGTH = 400
+MAX_MESSAGE_LENGTH = 1200
+_ELLIPSIS = "…"
+
+
+def _bounded_repr() -> reprlib.Repr:
+    r = reprlib.Repr()
+    r.maxlevel, r.maxstring, r.maxother = 2, EXCERPT_LENGTH, EXCERPT_LENGTH
+    r.maxlist = r.maxtuple = r.maxdict = r.maxset = r.maxfrozenset = 12
+    r.repr_int = lambda x, level: _int_text(x)  # the built-in repr refuses ints past 4,300 digits
+    return r
+
+
+def _int_text(value: int) -> str:
+    if value.bit_length() <= 128:
+        return repr(value)
+    digits = int(value.bit_length() * 0.30103) + 1
+    return f"{'-' if value < 0 else ''}<a number of about {digits:,} digits>"
+
+
+_REPR = _bounded_repr()
+
+
+def excerpt(value: object, limit: int = EXCERPT_LENGTH) -> str:
+    """``repr(value)`` cut to about ``limit`` characters, for quoting input in a message.
+
+    Never builds the whole text of a large or deeply nested value: lists and objects show their
+    first items and two levels, long text its start and its length, huge integers their size.
+    """
+    if isinstance(value, str):
+        if len(value) <= limit:
+            return repr(value)
+        return f"{value[: max(limit - 30, 8)]!r}{_ELLIPSIS} ({len(value):,} characters)"
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        return repr(value)
+    if isinstance(value, int):
+        return _int_text(value)
+    return shorten(_REPR.repr(value), limit)
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` when it has at most ``limit`` characters; else its start and end around an ellipsis."""
+    if len(text) <= limit:
+        return text
+    tail = max(limit // 4, 1)
+    return f"{text[: limit - tail - 1]}{_ELLIPSIS}{text[-tail:]}"
 
 
 @dataclass(frozen=True)
@@ -45,6 +102,17 @@ class ReportRow:
         }
 
 
+def _record_text(record: object) -> str:
+    """A record name for a report row: text as it is (cut when long), anything else as short text."""
+    if record is None:
+        return ""
+    if isinstance(record, str):
+        return shorten(record, MAX_RECORD_LENGTH)
+    if isinstance(record, (int, dict, list, tuple, set)):
+        return excerpt(record, MAX_RECORD_LENGTH)
+    return shorten(str(record), MAX_RECORD_LENGTH)
+
+
 @dataclass
 class LoadReport:
     """An append-only list of :class:`ReportRow`, built up while reading."""
@@ -52,7 +120,8 @@ class LoadReport:
     rows: list[ReportRow] = field(default_factory=list)
 
     def add(self, file: object, record: object, code: str, problem: str, action: str) -> None:
-        self.rows.append(ReportRow(str(file), "" if record is None else str(record), code, problem, action))
+        self.rows.append(ReportRow(str(file), _record_text(record), code,
+                                   shorten(problem, MAX_PROBLEM_LENGTH), action))
 
     def add_many(
         self, file: object, records: Iterable[object], code: str, problems: Iterable[str] | str, action: str
@@ -60,9 +129,11 @@ class LoadReport:
         """Add one row per record; ``problems`` is one text for all or one per record."""
         file = str(file)
         if isinstance(problems, str):
-            self.rows.extend(ReportRow(file, str(r), code, problems, action) for r in records)
+            problems = shorten(problems, MAX_PROBLEM_LENGTH)
+            self.rows.extend(ReportRow(file, _record_text(r), code, problems, action) for r in records)
         else:
-            self.rows.extend(ReportRow(file, str(r), code, p, action) for r, p in zip(records, problems))
+            self.rows.extend(ReportRow(file, _record_text(r), code, shorten(p, MAX_PROBLEM_LENGTH), action)
+                             for r, p in zip(records, problems))
 
     def extend(self, other: "LoadReport | Iterable[ReportRow]") -> None:
         self.rows.extend(other.rows if isinstance(other, LoadReport) else other)
@@ -129,6 +200,6 @@ class LoadError(Exception):
     """
 
     def __init__(self, message: str, report: LoadReport | None = None, file: str | None = None):
-        super().__init__(message)
+        super().__init__(shorten(str(message), MAX_MESSAGE_LENGTH))
         self.report = report if report is not None else LoadReport()
         self.file = file

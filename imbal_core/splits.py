@@ -3,12 +3,15 @@
 :func:`check_splits` compares every assigned split (``unassigned`` images are left out) with
 the whole assigned data:
 
-- **classes**: each class's share of the split (in the unit: images holding it, instances or
-  pixels, over the split's total) against its share of the whole; the **Jensen–Shannon
-  divergence** (base 2: 0 = identical distributions, 1 = disjoint) of the split's class
-  distribution from the whole's; a chi-square test of the split against the other splits
-  (classes x {split, rest}; with large data every small difference is "significant", so the
-  verdict rests on the divergence); classes with data that have none in the split.
+- **stratification** (the verdict): each class's share of the split's images against its share
+  of train's — :func:`imbal_core.stratification.stratification`, the one definition the
+  checklist (``imbal check``) uses too: relative share deviation, judged where train's share
+  predicts at least 5 images, counted only beyond chance;
+- **classes** (descriptive, in ``unit``: images holding the class, instances or pixels): each
+  class's share of the split against its share of the whole; the **Jensen–Shannon divergence**
+  (base 2: 0 = identical distributions, 1 = disjoint) of the split's class distribution from
+  the whole's; a chi-square test of the split against the other splits (classes x {split,
+  rest}); classes with data that have none in the split.
 - **conditions**: each condition value's share of the split's images against the whole, and a
   divergence per condition.
 - **leakage**: groups (sequence, video, site, patient: the ``group`` column, or a condition
@@ -19,10 +22,11 @@ the whole assigned data:
 
 Verdict per split (``pass`` / ``warn`` / ``fail``, the worst reason wins): *fail* when a group
 or a file name it holds is also in another split, when a class with at least as many images as
-there are splits is missing from it, or when its class divergence exceeds ``js_fail`` (0.05);
-*warn* when a rarer class is missing, or the class divergence exceeds ``js_warn`` (0.01), or a
-condition's divergence exceeds ``js_warn``. The worst offenders (classes contributing most to
-the split's chi-square) are named with their shares.
+there are splits is missing from it, or when a class's share of its images is off train's by
+more than the fail tolerance (0.5) beyond chance; *warn* when a rarer class is missing, a class
+share is off by more than the tolerance (0.25) beyond chance, no class has images enough there
+to be judged, or a condition's divergence exceeds ``js_warn`` (0.01). The worst offenders
+(largest share deviations from train) are named with their shares.
 """
 from __future__ import annotations
 
@@ -37,13 +41,15 @@ import pyarrow.compute as pc
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
+from .columns import resolve_column
 from .dataset import UNASSIGNED, Dataset
 from .longtail import Unit
 from .strata import cell_counts, check_unit
+from .stratification import TOLERANCE, Stratification, stratification
 
 Status = Literal["pass", "warn", "fail"]
+#: Divergence of a split's condition values from the whole beyond which the split warns.
 JS_WARN = 0.01
-JS_FAIL = 0.05
 WORST_SHOWN = 3
 
 
@@ -110,6 +116,8 @@ class SplitVerdict:
 class SplitHealth:
     """Split check results.
 
+    ``stratification``: the class-share verdict (:mod:`imbal_core.stratification`), the same
+    object the checklist's ``splits_stratified`` rule is built from.
     ``classes``: one row per (class, split) — ``category``, ``split``, ``count``, ``share``,
     ``whole_share``, ``difference`` (share - whole share). ``conditions``: one row per
     (condition, value, split) — ``images``, ``share``, ``whole_share``, ``difference``.
@@ -130,6 +138,7 @@ class SplitHealth:
     unassigned: int = 0
     message: str = ""
     settings: dict[str, Any] = field(default_factory=dict)
+    stratification: Stratification | None = None
 
     @property
     def status(self) -> Status:
@@ -182,6 +191,7 @@ class SplitHealth:
             "leaks": self.leaks.to_pylist(),
             "duplicates": self.duplicates.to_pylist(),
             "settings": dict(self.settings),
+            "stratification": self.stratification.to_dict() if self.stratification is not None else None,
         }
 
 
@@ -192,14 +202,12 @@ def _decoded(dataset: Dataset, column: str) -> list:
     return col.to_pylist()
 
 
-def check_group_by(dataset: Dataset, group_by: str | None) -> str | None:
-    """``group`` (the export's sequence / video / site column), a condition, or None."""
+def check_group_by(dataset: Dataset, group_by: str | None, param: str = "group_by") -> str | None:
+    """The column ``group_by`` names: ``group`` (also by the export's own name for its group
+    field, e.g. ``sequence``), a condition (also by the export's spelling), or None."""
     if group_by is None:
         return None
-    allowed = ("group", *dataset.conditions)
-    if group_by not in allowed:
-        raise ValueError(f"`group_by` may be one of {list(allowed)} or None. Got {group_by!r} instead.")
-    return group_by
+    return resolve_column(dataset, group_by, param)
 
 
 def check_splits(
@@ -207,23 +215,26 @@ def check_splits(
     unit: Unit = "instances",
     *,
     group_by: str | None = "group",
+    tolerance: float = TOLERANCE,
+    fail_tolerance: float | None = None,
     js_warn: float = JS_WARN,
-    js_fail: float = JS_FAIL,
 ) -> SplitHealth:
     """The split check of ``dataset`` (see the module docstring).
 
-    ``unit`` ("instances") of the class shares; ``group_by`` ("group"): the column whose values
-    must stay in one split (None: no leakage check by group); ``js_warn`` (0.01) and ``js_fail``
-    (0.05): the class divergence beyond which a split warns / fails.
+    ``unit`` ("instances") of the descriptive class shares, divergence and label-distribution
+    error; ``group_by`` ("group"): the column whose values must stay in one split (the export's
+    own name for it is accepted; None: no leakage check by group); ``tolerance`` (0.25) and
+    ``fail_tolerance`` (None: twice ``tolerance``): the relative deviation of a class's share of
+    a split's images from train's beyond which the split warns / fails (when beyond chance, see
+    :mod:`imbal_core.stratification`); ``js_warn`` (0.01): the condition divergence beyond
+    which a split warns.
     """
     unit = check_unit(dataset, unit)
     group_by = check_group_by(dataset, group_by)
-    for name, value in (("js_warn", js_warn), ("js_fail", js_fail)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value) or not 0 <= value <= 1:
-            raise ValueError(f"`{name}` must be a number between 0 and 1. Got {value!r} instead.")
-    if js_fail < js_warn:
-        raise ValueError(f"`js_fail` must be at least `js_warn` ({js_warn}). Got {js_fail} instead.")
-    settings = {"js_warn": js_warn, "js_fail": js_fail}
+    if isinstance(js_warn, bool) or not isinstance(js_warn, (int, float)) or math.isnan(js_warn) or not 0 <= js_warn <= 1:
+        raise ValueError(f"`js_warn` must be a number between 0 and 1. Got {js_warn!r} instead.")
+    strat = stratification(dataset, tolerance=tolerance, fail_tolerance=fail_tolerance)
+    settings = {"tolerance": strat.tolerance, "fail_tolerance": strat.fail_tolerance, "js_warn": js_warn}
     split_col = _decoded(dataset, "split")
     splits = tuple(s for s in dataset.splits if s != UNASSIGNED)
     unassigned = sum(1 for s in split_col if s == UNASSIGNED)
@@ -233,7 +244,7 @@ def check_splits(
                    f"Only one split ({splits[0]}) is assigned: there is nothing to compare it with.")
         if unassigned and splits:
             message += f" {unassigned:,} images are unassigned."
-        return SplitHealth(unit, splits, group_by, (), *empty, float("nan"), unassigned, message, settings)
+        return SplitHealth(unit, splits, group_by, (), *empty, float("nan"), unassigned, message, settings, strat)
 
     cells = cell_counts(dataset, ("split",), unit).to_pandas()
     cells = cells[cells["split"].isin(splits)]
@@ -283,12 +294,14 @@ def check_splits(
         if rare_missing:
             worse("warn")
             reasons.append(f"missing {_list(rare_missing)} (too rare for every split)")
-        if not math.isnan(js) and js > js_fail:
-            worse("fail")
-            reasons.append(f"class divergence {js:.3f} > {js_fail:g}")
-        elif not math.isnan(js) and js > js_warn:
+        for status_, bound in (("fail", strat.fail_tolerance), ("warn", strat.tolerance)):
+            off = [c.short for c in strat.cells_of(split) if c.status == status_]
+            if off:
+                worse(status_)
+                reasons.append(f"class share of images off {strat.reference}'s beyond ±{bound:.0%}: {_list(off)}")
+        if strat.judged and split != strat.reference and not strat.split_judged(split):
             worse("warn")
-            reasons.append(f"class divergence {js:.3f} > {js_warn:g}")
+            reasons.append("too few images to judge the class shares (no class expects 5)")
         for cond, div in cond_div.get(split, {}).items():
             if not math.isnan(div) and div > js_warn:
                 worse("warn")
@@ -296,11 +309,11 @@ def check_splits(
         verdicts.append(SplitVerdict(
             split, status, images_per_split[split], images_per_split[split] / total_images if total_images else float("nan"),
             js, chi2, p, missing, leaked_by_split.get(split, 0), dup_by_split.get(split, 0),
-            cond_div.get(split, {}), _worst(names, row, whole), tuple(reasons)))
+            cond_div.get(split, {}), _worst(strat, split), tuple(reasons)))
     ld = label_distribution_error(counts)
     message = f"{unassigned:,} unassigned images are left out." if unassigned else ""
     return SplitHealth(unit, splits, group_by, tuple(verdicts), classes_table, conditions_table, leaks, duplicates,
-                       ld, unassigned, message, settings)
+                       ld, unassigned, message, settings, strat)
 
 
 def _list(names: Sequence[str], shown: int = 5) -> str:
@@ -325,16 +338,10 @@ def _chi_square(row: np.ndarray, rest: np.ndarray) -> tuple[float, float]:
     return float(chi2), float(p)
 
 
-def _worst(names: Sequence[str], row: np.ndarray, whole: np.ndarray) -> tuple[str, ...]:
-    """The classes contributing most to the split's chi-square, as ``Wheelchair 0.9% vs 1.5%``."""
-    if row.sum() <= 0 or whole.sum() <= 0:
-        return ()
-    share, whole_share = row / row.sum(), whole / whole.sum()
-    expected = whole_share * row.sum()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        contribution = np.where(expected > 0, (row - expected) ** 2 / np.where(expected > 0, expected, 1), 0.0)
-    order = [i for i in np.argsort(-contribution, kind="stable") if contribution[i] > 0][:WORST_SHOWN]
-    return tuple(f"{names[i]} {_pct(share[i])} vs {_pct(whole_share[i])}" for i in order)
+def _worst(strat: Stratification, split: str) -> tuple[str, ...]:
+    """The split's largest class-share deviations from the reference, as ``Truck 23.0% vs 15.1% (+53%)``."""
+    return tuple(f"{c.category} {_pct(c.share)} vs {_pct(c.reference_share)} ({c.deviation:+.0%})"
+                 for c in strat.cells_of(split)[:WORST_SHOWN])
 
 
 def _pct(x: float) -> str:

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .cube import class_totals, cube
 from .dataset import Dataset
@@ -77,8 +78,9 @@ def summarize(dataset: Dataset) -> DatasetSummary:
             )
     table = pa.table(columns)
     used = sum(1 for v in totals.column("instances").to_pylist() if v)
-    split_values = dataset.images.column("split").combine_chunks().dictionary_decode().to_pylist()
-    split_images = {s: split_values.count(s) for s in dataset.splits}
+    per_split = pc.value_counts(dataset.images.column("split").combine_chunks().dictionary_decode())
+    found = dict(zip(per_split.field("values").to_pylist(), per_split.field("counts").to_pylist()))
+    split_images = {s: found.get(s, 0) for s in dataset.splits}
     return DatasetSummary(
         task=dataset.task,
         format=dataset.format,

@@ -167,3 +167,44 @@ def test_a_zip_of_yolo_predictions(capsys, tmp_path):
     assert doc["predictions"]["matched"] == 2
     # rows = ground truth (car, person, background): the car found, the person taken for a car
     assert doc["confusion"]["matrix"] == [[1, 0, 0], [1, 0, 0], [0, 0, 0]]
+
+
+def test_a_predicted_class_the_labels_lack_counts_as_wrong(capsys, tmp_path):
+    """2 of 10 clear images predicted `foggy`, a class the labels never use: accuracy 0.8, as scikit-learn says."""
+    labels, preds = tmp_path / "labels.csv", tmp_path / "pred.csv"
+    truth = ["clear"] * 6 + ["rain"] * 4
+    predicted = ["clear"] * 4 + ["foggy"] * 2 + ["rain"] * 4
+    labels.write_text("image,label\n" + "".join(f"{i}.jpg,{t}\n" for i, t in enumerate(truth)))
+    preds.write_text("image,predicted\n" + "".join(f"{i}.jpg,{p}\n" for i, p in enumerate(predicted)))
+    doc = eval_json(capsys, labels, "--pred", preds)
+    assert doc["images"] == 10 and doc["accuracy"] == pytest.approx(0.8)
+    classes = {c["name"]: c for c in doc["classes"]}
+    assert classes["clear"]["recall"] == pytest.approx(4 / 6) and classes["foggy"]["precision"] == 0.0
+    assert doc["macro"]["precision"] == pytest.approx(2 / 3)
+    # rows = ground truth, cols = predicted
+    assert doc["confusion"] == {"labels": ["clear", "rain", "foggy"], "matrix": [[4, 0, 2], [0, 4, 0], [0, 0, 0]]}
+    assert [(r["code"], r["rows"], r["action"]) for r in doc["predictions"]["report"]] == [
+        ("unknown_class", 1, "counted as wrong predictions (a class of their own)")]
+    code, out, err = run(capsys, labels, "--pred", preds)
+    assert code == 0, err
+    assert "unknown_class" in out and "counted as wrong predictions" in out and "accuracy 0.800" in out
+
+
+def test_yolo_predictions_in_pixel_coordinates_are_reported(capsys, tmp_path):
+    root = tmp_path / "yolo"
+    (root / "labels" / "val").mkdir(parents=True)
+    (root / "data.yaml").write_text("names: [car, person]\nval: images/val\n")
+    (root / "labels" / "val" / "a.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    (root / "labels" / "val" / "b.txt").write_text("1 0.2 0.2 0.1 0.1\n")
+    pred = tmp_path / "pred"
+    pred.mkdir()
+    (pred / "a.txt").write_text("0 320 240 128 96 0.9\n")  # pixels of a 640x480 image, not fractions
+    (pred / "b.txt").write_text("1 128 96 64 48 0.8\n")
+    doc = eval_json(capsys, root / "data.yaml", "--pred", pred)
+    assert doc["predictions"]["matched"] == 2 and doc["coco"]["ap"] == 0.0
+    report = {r["code"]: r for r in doc["predictions"]["report"]}
+    assert report["box_outside_image"]["rows"] == 2 and report["box_outside_image"]["action"] == "kept, evaluated as given"
+    assert "pixel coordinates?" in report["box_outside_image"]["example"]
+    code, out, err = run(capsys, root / "data.yaml", "--pred", pred)
+    assert code == 0, err
+    assert "box_outside_image" in out and "pixel coordinates?" in out

@@ -32,9 +32,12 @@ def leaky(tmp_path):
     return path, drive
 
 
-def test_the_check_passes_on_the_street_sample(capsys):
+def test_the_check_fails_the_street_sample_on_truck_as_imbal_check_does(capsys):
+    # Truck on 23.0% of val images vs 15.1% of train's (+53%): the one stratification rule fails it in both commands
     code, out, _ = run(capsys, STREET)
-    assert code == 0 and out.startswith("Split check: warn") and "leaked groups" in out
+    assert code == 1 and out.startswith("Split check: fail (class shares of images against train: fail")
+    assert "Truck +53%" in out and "leaked groups" in out
+    assert "val: furthest from train's class shares: Truck 23.0% vs 15.1% (+53%)" in out
 
 
 def test_the_check_fails_a_leaky_export(capsys, leaky):
@@ -63,6 +66,19 @@ def test_generation_writes_group_safe_coco_splits(capsys, tmp_path):
     assert code == 0 and "leaked" in out
 
 
+def test_the_group_goes_by_the_exports_own_field_name(capsys, leaky):
+    # the street export names its groups `sequence` (imbal keeps them in `group`): `--group sequence` is that column
+    path, drive = leaky
+    code, out, err = run(capsys, path, "--group", "sequence", "--json")
+    doc = json.loads(out)
+    assert code == 1 and err == "" and doc["group_by"] == "group" and doc["leaks"][0]["group"] == drive
+    code, out, err = run(capsys, STREET, "--ratios", "0.8,0.2", "--group", "sequence", "--stratify", "class,Time of day",
+                         "--json")
+    doc = json.loads(out)
+    assert code in (0, 1) and err == "" and doc["group_by"] == "group" and doc["stratify_by"] == ["class", "time_of_day"]
+    assert doc["blocks"] == 73  # the 73 drives, each placed whole
+
+
 def test_generation_json_and_a_dry_run(capsys):
     code, out, _ = run(capsys, STREET, "--ratios", "0.9,0.1", "--json")
     doc = json.loads(out)
@@ -80,9 +96,12 @@ def test_csv_output_and_no_groups(capsys, tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--ratios", "0.8,0.3"], "`ratios` must add up to 1. Got 0.8 + 0.3 = 1.1 instead."),
-    (["--ratios", "0.8,0.2", "--stratify", "class,season"], "`stratify_by` may name"),
-    (["--ratios", "0.8,0.2", "--out-format", "yolo", "--out", "x"], "`format` 'yolo' needs a yolo export"),
+    (["--ratios", "0.8,0.3"], "`--ratios` must add up to 1. Got 0.8 + 0.3 = 1.1 instead."),
+    (["--ratios", "0.8,0.2", "--stratify", "class,season"],
+     "`--stratify` may be 'class' or a condition: ['time_of_day', 'weather', 'camera']. Got 'season' instead."),
+    (["--ratios", "0.8,0.2", "--group", "season"], "`--group` may be 'group' (or the export's own name for it"),
+    (["--group", "season"], "`--group` may be 'group' (or the export's own name for it"),
+    (["--ratios", "0.8,0.2", "--out-format", "yolo", "--out", "x"], "`--out-format` 'yolo' needs a yolo export"),
     (["--out", "somewhere"], "`--out` needs `--ratios`"),
 ])
 def test_bad_input_exits_2(capsys, args, message):

@@ -60,9 +60,9 @@ def test_no_gap_says_so(capsys):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--by", "season"], "`by` may name the conditions ['time_of_day', 'weather', 'camera']. Got 'season' instead."),
-    (["--by", "time_of_day", "--critical", "Tank"], "`critical` names classes the dataset does not have: ['Tank']"),
-    (["--by", "time_of_day", "--alpha", "2"], "`alpha` must be a number between 0.0 and 1.0. Got 2.0 instead."),
+    (["--by", "season"], "`--by` may be a condition: ['time_of_day', 'weather', 'camera']. Got 'season' instead."),
+    (["--by", "time_of_day", "--critical", "Tank"], "`--critical` names classes the dataset does not have: ['Tank']"),
+    (["--by", "time_of_day", "--alpha", "2"], "`--alpha` must be a number between 0.0 and 1.0. Got 2.0 instead."),
 ])
 def test_bad_input_exits_2_with_the_message(capsys, args, message):
     code, out, err = run(capsys, STREET, *args)
@@ -72,3 +72,16 @@ def test_bad_input_exits_2_with_the_message(capsys, args, message):
 def test_a_missing_file_exits_2(capsys, tmp_path):
     code, _, err = run(capsys, tmp_path / "nope.json", "--by", "x")
     assert code == 2 and "no such file" in err
+
+
+def test_a_condition_goes_by_the_exports_own_field_name(capsys, tmp_path):
+    # an export whose image field is `Time of day` (imbal's column: time_of_day) is asked about as it names it
+    doc = json.loads(Path(STREET).read_text())
+    for image in doc["images"]:
+        image["Time of day"] = image.pop("time_of_day")
+    path = tmp_path / "instances.json"
+    path.write_text(json.dumps(doc))
+    code, out, err = run(capsys, path, "--by", "Time of day", "--json")
+    assert code == 0 and err == "" and json.loads(out)["findings"][0]["condition"] == {"time_of_day": "night"}
+    code, again, _ = run(capsys, path, "--by", "time_of_day", "--json")
+    assert again == out

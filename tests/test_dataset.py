@@ -77,6 +77,36 @@ def test_dropped_boxes_keep_ann_ids_dense():
     assert report.counts() == {"box_outside_image": 1}
 
 
+BOXES = [(1, 1, 2, 2), (500, 1, 2, 2), (float("nan"), 1, 2, 2), (90, -1, 20, 20), (3, 3, 0, 2), (-50, 0, 10, 10)]
+#          counted      outside: uncounted   non-finite: dropped    clipped             non-positive  outside
+
+
+def test_counting_clips_and_skips_while_the_exported_boxes_are_kept():
+    ds, report = tiny(BOXES)
+    assert report.counts() == {"non_finite_box": 1, "box_outside_image": 2, "box_clipped": 1, "non_positive_box": 1}
+    # counting: the clipped box, nothing outside the image
+    boxes = {sid: (x, y, w, h) for sid, x, y, w, h in zip(*(ds.annotations.column(c).to_pylist()
+                                                            for c in ("source_id", "x", "y", "w", "h")))}
+    assert boxes == {"0": (1, 1, 2, 2), "3": (90, 0, 10, 19), "4": (3, 3, 0, 2)}
+    exported = [tuple(ds.annotations.column(f"exported_{c}").to_pylist()) for c in "xywh"]
+    assert list(zip(*exported)) == [(None,) * 4, (90, -1, 20, 20), (None,) * 4]  # only where clipped
+    assert ds.uncounted.column("source_id").to_pylist() == ["1", "5"]
+    # evaluation: every box as exported, in export order; the non-finite one is in neither
+    whole = ds.exported_annotations
+    assert whole.column("source_id").to_pylist() == ["0", "1", "3", "4", "5"]
+    assert whole.column("ann_id").to_pylist() == [0, None, 1, 2, None]
+    assert list(zip(*(whole.column(c).to_pylist() for c in "xywh"))) == [
+        (1, 1, 2, 2), (500, 1, 2, 2), (90, -1, 20, 20), (3, 3, 0, 2), (-50, 0, 10, 10)]
+    assert "exported_x" not in whole.schema.names
+
+
+def test_a_dataset_without_box_problems_evaluates_its_own_annotations():
+    ds, report = tiny([(1, 1, 2, 2), (3, 3, 2, 2)])
+    assert not report and ds.uncounted.num_rows == 0
+    assert ds.exported_annotations.column("x").to_pylist() == [1, 3]
+    assert ds.annotations.column("exported_x").null_count == 2
+
+
 @pytest.mark.parametrize(
     "raw, expected",
     [("train", "train"), ("Training", "train"), ("valid", "val"), ("VALIDATION", "val"), ("dev", "val"),

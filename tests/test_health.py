@@ -1,6 +1,8 @@
 """The health checklist: every rule in pass, warn and fail on crafted data; settings; the street sample."""
 from __future__ import annotations
 
+import math
+
 import pytest
 
 import imbal_core
@@ -82,18 +84,18 @@ def test_classes_in_every_split():
 # --------------------------------------------------------------------------- stratification
 
 
-def skewed(val_b: int):
-    # train: 100 images of A and 100 of B (B on half of the images); val: 40 images, val_b of them B.
-    return make({"train": {"A": 100, "B": 100}, "val": {"A": 40 - val_b, "B": val_b}})
+def skewed(val_b: int, train: int = 1000, val: int = 200):
+    # train: `train` images, half A and half B; val: `val` images, val_b of them B (an image holds one class).
+    return make({"train": {"A": train // 2, "B": train // 2}, "val": {"A": val - val_b, "B": val_b}})
 
 
 @pytest.mark.parametrize(
     "val_b, expected, deviation",
     [
-        (20, "pass", 0.0),  # B on half of val's images, as in train
-        (26, "warn", 0.3),  # 65% vs 50%: +30%, beyond the 25% tolerance
-        (32, "fail", 0.6),  # 80% vs 50%: +60%, beyond twice it
-        (8, "fail", -0.6),
+        (100, "pass", 0.0),  # B on half of val's images, as in train
+        (130, "warn", 0.3),  # 65% vs 50%: +30%, beyond the 25% tolerance and 3.9 sd from chance
+        (160, "fail", 0.6),  # 80% vs 50%: +60%, beyond twice it
+        (40, "fail", -0.6),
     ],
 )
 def test_splits_stratified(val_b, expected, deviation):
@@ -107,9 +109,19 @@ def test_splits_stratified(val_b, expected, deviation):
         assert f"{cells['B']['deviation']:+.0%}" in result.detail
 
 
-def test_stratification_tolerance_and_unit_are_settings():
-    assert status(skewed(26), "splits_stratified", share_tolerance=0.35, share_fail=0.7)[0] == "pass"
-    assert status(skewed(26), "splits_stratified", split_unit="instances")[0] == "warn"
+def test_a_deviation_within_chance_is_not_a_finding():
+    # The same +30% on 40 val images (26 of them B against half of train's 200): random assignment of the
+    # 240 images gives B 21 of val's 40 on average, sd 2.9, so 26 is 1.7 sd off: noise, not a skewed split.
+    got, result = status(skewed(26, train=200, val=40), "splits_stratified")
+    cell = next(c for c in result.numbers["cells"] if c["class"] == "B")
+    assert got == "pass" and cell["deviation"] == pytest.approx(0.3) and cell["status"] == "pass"
+    assert cell["z"] == pytest.approx(5 / math.sqrt(40 * (126 / 240) * (114 / 240) * 200 / 239))
+    assert "within chance" in result.detail
+
+
+def test_stratification_tolerances_are_settings():
+    assert status(skewed(130), "splits_stratified", share_tolerance=0.35, share_fail=0.7)[0] == "pass"
+    assert status(skewed(160), "splits_stratified", share_tolerance=0.35, share_fail=0.7)[0] == "warn"
 
 
 def test_too_small_cells_are_listed_not_judged():
@@ -119,9 +131,18 @@ def test_too_small_cells_are_listed_not_judged():
     assert got == "pass" and "C in val" in result.numbers["too_small"] and "Too few to judge: C in val" in result.detail
 
 
-def test_stratification_needs_train_and_another_split():
+def test_a_split_too_small_to_judge_warns():
+    ds = make({"train": {"A": 100, "B": 100}, "val": {"A": 20, "B": 20}, "test": {"A": 2, "B": 2}})
+    got, result = status(ds, "splits_stratified")
+    assert got == "warn" and "Not judged in test" in result.detail
+
+
+def test_stratification_needs_two_splits():
     got, result = status(make({"train": {"A": 5}}), "splits_stratified")
     assert got == "warn" and result.detail.startswith("Not checked")
+    # without a train split the largest split is the reference
+    got, result = status(make({"val": {"A": 100, "B": 100}, "test": {"A": 40, "B": 10}}), "splits_stratified")
+    assert got == "fail" and result.numbers["reference"] == "val" and "of val images" in result.detail
 
 
 # --------------------------------------------------------------------------- minimum instances
@@ -212,7 +233,6 @@ def test_the_ratio_lists_every_class_below_the_cut():
         ({"min_instances": 200}, r"`comfortable_instances` must be at least `min_instances` \(200\). Got 100 instead."),
         ({"max_ratio": 0.5, "warn_ratio": 0.5}, r"`max_ratio` must be a number of at least 1. Got 0.5 instead."),
         ({"share_tolerance": -0.1}, r"`share_tolerance` must be a number of at least 0. Got -0.1 instead."),
-        ({"split_unit": "boxes"}, r"`split_unit` must be one of \['images', 'instances', 'pixels'\]. Got 'boxes' instead."),
         ({"critical": "Wheelchair"}, r"`critical` must be a list of class names. Got the text 'Wheelchair' instead."),
     ],
 )
@@ -251,14 +271,19 @@ def test_street_sample_verdicts():
     }
     assert report.exit_code == 1
     # Counted from sample_data/street/annotations.json with pandas (images holding the class per split).
-    # Worst cell: Truck in 99 of 430 val images vs 316 of 2,096 train images, +52.7% (fail beyond 50%);
-    # beyond 25% also Stroller (test, 33 of 479 vs 226 of 2,096: -36%), Traffic light (test -27%), Bus (val -26%).
-    # Wheelchair in test (21 of 479 vs 121 of 2,096, -24%) stays just inside the 25% warning line.
+    # Worst cell: Truck in 99 of 430 val images vs 316 of 2,096 train images, +52.7% (fail beyond 50%), 4.1 sd
+    # from random assignment; Traffic light in test (88 of 479 vs 527 of 2,096: -27%, 3.1 sd) warns. Stroller in
+    # test (-36%, 2.6 sd) and Bus in val (-26%, 1.8 sd) are beyond 25% but within chance.
     stratified = report.rule("splits_stratified")
-    assert stratified.classes == ("Truck", "Stroller", "Traffic light", "Bus")
+    assert stratified.classes == ("Truck", "Traffic light")
     worst = stratified.numbers["cells"][0]
-    assert (worst["class"], worst["split"]) == ("Truck", "val")
+    assert (worst["class"], worst["split"], worst["status"]) == ("Truck", "val", "fail")
     assert worst["deviation"] == pytest.approx((99 / 430) / (316 / 2096) - 1) and worst["deviation"] > 0.5
+    pooled = (99 + 316) / (430 + 2096)
+    sd = math.sqrt(430 * pooled * (1 - pooled) * 2096 / (430 + 2096 - 1))
+    assert worst["z"] == pytest.approx((99 - 430 * pooled) / sd)
+    stroller = next(c for c in stratified.numbers["cells"] if (c["class"], c["split"]) == ("Stroller", "test"))
+    assert stroller["deviation"] < -0.25 and abs(stroller["z"]) < 3 and stroller["status"] == "pass"
     # Car 10,300 / Wheelchair 200 = 51.5: above 50 (fail); only Wheelchair is below 10,300 / 50 = 206
     ratio = report.rule("long_tail_ratio")
     assert ratio.numbers["ratio"] == pytest.approx(10300 / 200)

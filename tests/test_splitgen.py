@@ -226,8 +226,10 @@ def test_images_with_the_same_file_name_stay_together():
     ({"ratios": "0.8,x"}, "numbers separated by commas"),
     ({"ratios": (0.5, 0.5), "names": ("a", "a")}, "must be distinct"),
     ({"ratios": (0.25,) * 4}, "`names` must be given for 4 splits"),
-    ({"stratify_by": ("class", "season")}, r"`stratify_by` may name \['class', 'time_of_day'\]. Got 'season'"),
-    ({"group_by": "drive"}, r"`group_by` may be one of \['group', 'time_of_day'\] or None. Got 'drive'"),
+    ({"stratify_by": ("class", "season")}, r"`stratify_by` may be 'class' or a condition: \['time_of_day'\]. Got 'season'"),
+    ({"stratify_by": ("class", "group")}, r"`stratify_by` may be 'class' or a condition: \['time_of_day'\]. Got 'group'"),
+    ({"group_by": "season"}, r"`group_by` may be 'group' \(or the export's own name for it: sequence, video, site "
+                             r"\.\.\.\) or a condition: \['time_of_day'\]. Got 'season'"),
     ({"seed": -1}, "`seed` must be a whole number of at least 0. Got -1"),
     ({"tolerance": 1.5}, r"`tolerance` must be a number from 0 up to 1. Got 1.5"),
     ({"group_by": "time_of_day", "ratios": (0.5, 0.25, 0.25)}, "form only 2 group"),
@@ -235,6 +237,17 @@ def test_images_with_the_same_file_name_stay_together():
 def test_bad_arguments_are_refused_with_a_message(kwargs, match):
     with pytest.raises(ValueError, match=match):
         make_splits(generated(0, n=50), **kwargs)
+
+
+def test_the_exports_own_names_for_the_group_and_conditions():
+    # `generated` data keeps its sequences in `group`; an export would have called the field `sequence` (or
+    # `video_id` ...), and its condition `Time of day`: those names give the same splits
+    ds = generated(0, n=200)
+    own = make_splits(ds, (0.8, 0.2), ("class", "Time of day"), group_by="sequence", seed=0, rounds=1)
+    canonical = make_splits(ds, (0.8, 0.2), ("class", "time_of_day"), group_by="group", seed=0, rounds=1)
+    assert (own.group_by, own.stratify_by) == ("group", ("class", "time_of_day"))
+    assert split_of(own.dataset) == split_of(canonical.dataset)
+    assert make_splits(ds, (0.8, 0.2), group_by="Video_ID", seed=0, rounds=1).group_by == "group"
 
 
 def test_check_ratios_names_the_splits():

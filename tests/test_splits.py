@@ -68,11 +68,12 @@ def test_js_divergence_is_base_2_and_bounded():
 def test_shares_chi_square_and_missing_classes_on_a_tiny_dataset():
     # train: A A A B C; val: A B  (C is missing from val but has 1 image: too rare for every split)
     ds = make([["A"], ["A"], ["A"], ["B"], ["C"], ["A"], ["B"]], ["train"] * 5 + ["val"] * 2)
-    health = check_splits(ds, group_by=None, js_warn=1.0, js_fail=1.0)  # only the missing class judged
+    health = check_splits(ds, group_by=None)  # 2 val images: too few for the class shares to be judged
     rows = {(r["category"], r["split"]): r for r in health.classes.to_pylist()}
     assert rows[("A", "val")]["share"] == pytest.approx(0.5) and rows[("A", "val")]["whole_share"] == pytest.approx(4 / 7)
     val = health.verdict("val")
     assert val.missing == ("C",) and val.status == "warn" and "too rare for every split" in val.reasons[0]
+    assert "too few images to judge the class shares" in val.reasons[1] and health.stratification.status == "warn"
     chi2, p, _, _ = stats.chi2_contingency(np.array([[1, 1, 0], [3, 1, 1]]), correction=False)
     assert (val.chi2, val.p_value) == (pytest.approx(chi2), pytest.approx(p))
 
@@ -84,10 +85,16 @@ def test_a_class_that_could_be_everywhere_but_is_missing_fails():
     assert not health.passed and health.status == "fail"
 
 
-def test_the_street_splits_do_not_leak(street):
+def test_the_street_splits_do_not_leak_but_val_is_not_stratified(street):
     health = check_splits(street)
     assert health.leaks.num_rows == 0 and health.duplicates.num_rows == 0
-    assert health.passed and {v.split for v in health.verdicts} == {"train", "val", "test"}
+    assert {v.split for v in health.verdicts} == {"train", "val", "test"}
+    # Truck is on 99 of val's 430 images against 316 of train's 2,096: +53%, 4 sd beyond chance (as `imbal check`)
+    val, test = health.verdict("val"), health.verdict("test")
+    assert not health.passed and val.status == "fail" and health.stratification.status == "fail"
+    assert any("Truck +53%" in r for r in val.reasons) and val.worst[0] == "Truck 23.0% vs 15.1% (+53%)"
+    assert test.status == "warn" and any("Traffic light -27%" in r for r in test.reasons)
+    assert health.verdict("train").status == "warn" and health.verdict("train").worst == ()  # the reference
     # 0.00751 computed with pandas from the JSON: the mean over the 3 splits and 10 classes of
     # |class share of the split's instances - class share of all instances|
     assert health.label_distribution_error == pytest.approx(0.00751, abs=1e-5)
@@ -119,12 +126,14 @@ def test_a_deliberately_leaky_split_is_flagged(street):
 
 
 def test_a_skewed_split_warns_and_names_the_worst_class():
-    # val holds only the A images: its class distribution diverges from the whole
-    objects = [["A"]] * 50 + [["B"]] * 50
-    splits = ["train"] * 40 + ["val"] * 10 + ["train"] * 45 + ["val"] * 5
-    health = check_splits(make(objects, splits), group_by=None, js_warn=0.01, js_fail=0.5)
+    # val: 100 A images and 50 B (A on 66.7%) against train's 400 A and 450 B (A on 47.1%): +42%, 4.4 sd
+    objects = [["A"]] * 500 + [["B"]] * 500
+    splits = ["train"] * 400 + ["val"] * 100 + ["train"] * 450 + ["val"] * 50
+    health = check_splits(make(objects, splits), group_by=None)
     val = health.verdict("val")
-    assert val.status == "warn" and val.js_divergence > 0.01 and val.worst[0].startswith("A 66.7% vs 50.0%")
+    assert val.status == "warn" and val.worst[0] == "A 66.7% vs 47.1% (+42%)"
+    assert val.reasons == ("class share of images off train's beyond ±25%: A +42%, B -37%",)
+    assert check_splits(make(objects, splits), group_by=None, tolerance=0.5).verdict("val").status == "pass"
 
 
 def test_fewer_than_two_splits_is_said_not_checked():
@@ -135,14 +144,27 @@ def test_fewer_than_two_splits_is_said_not_checked():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"group_by": "drive"}, r"`group_by` may be one of \['group'\] or None. Got 'drive' instead."),
+    ({"group_by": "season"}, r"`group_by` may be 'group' \(or the export's own name for it: sequence, video, site "
+                             r"\.\.\.\) or a condition \(it has none\). Got 'season' instead."),
+    ({"group_by": "drive"}, r"`group_by` names the group field 'drive', but no image of this export has a group"),
     ({"js_warn": 2.0}, r"`js_warn` must be a number between 0 and 1. Got 2.0 instead."),
-    ({"js_warn": 0.2, "js_fail": 0.1}, r"`js_fail` must be at least `js_warn` \(0.2\). Got 0.1 instead."),
+    ({"tolerance": -1}, r"`tolerance` must be a number of at least 0. Got -1 instead."),
+    ({"tolerance": 0.3, "fail_tolerance": 0.2}, r"`fail_tolerance` must be at least `tolerance` \(0.3\). Got 0.2"),
     ({"unit": "pixels"}, "needs masks or boxes"),
 ])
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         check_splits(make([["A"], ["B"]], ["train", "val"]), **kwargs)
+
+
+def test_the_group_and_conditions_go_by_the_exports_own_names(street):
+    # the street export's group field is `sequence` (it became `group`); its conditions are `time_of_day` ...
+    by_name = check_splits(street, group_by="sequence")
+    assert by_name.group_by == "group" and by_name.to_dict() == check_splits(street).to_dict()
+    assert check_splits(street, group_by="Time of day").group_by == "time_of_day"
+    with pytest.raises(ValueError, match=r"`group_by` may be 'group' .* or a condition: \['time_of_day', 'weather', "
+                                         r"'camera'\]. Got 'season' instead."):
+        check_splits(street, group_by="season")
 
 
 def test_condition_shares_and_divergence(street):

@@ -153,7 +153,8 @@ def test_pixels_use_mask_pixels_and_test_on_instance_counts():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"by": "season"}, r"`by` may name the conditions \['time_of_day'\]. Got 'season' instead."),
+    ({"by": "season"}, r"`by` may be a condition: \['time_of_day'\]. Got 'season' instead."),
+    ({"by": "sequence"}, r"`by` may be a condition: \['time_of_day'\]. Got 'sequence' instead."),  # a group is no condition
     ({"by": ("time_of_day", "time_of_day")}, "two different conditions"),
     ({"by": "time_of_day", "unit": "boxes"}, r"`unit` must be one of \['images', 'instances', 'pixels'\]"),
     ({"by": "time_of_day", "max_ratio": 1.5}, r"`max_ratio` must be a number between 0.0 and 1.0. Got 1.5"),

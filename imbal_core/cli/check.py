@@ -9,9 +9,13 @@ import argparse
 
 from ..health import HealthConfig, check
 from ._common import add_input_arguments, load_dataset, print_json
+from ._options import option_names
 
 _MARK = {"pass": "PASS", "warn": "WARN", "fail": "FAIL"}
 _DEFAULTS = HealthConfig()
+#: Checklist settings -> this command's options, for messages.
+OPTIONS = {"min_instances": "--min-instances", "comfortable_instances": "--comfortable", "critical": "--critical",
+           "critical_min_instances": "--critical-min", "max_ratio": "--max-ratio", "share_tolerance": "--tolerance"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,8 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-ratio", type=float, default=_DEFAULTS.max_ratio, metavar="R",
                    help=f"largest / smallest class above which the long-tail rule fails (default {_DEFAULTS.max_ratio:g})")
     p.add_argument("--tolerance", type=float, default=_DEFAULTS.share_tolerance, metavar="T",
-                   help="relative deviation of a class's val / test share from its train share before a warning "
-                        f"(default {_DEFAULTS.share_tolerance:g}; twice that fails)")
+                   help="relative deviation of a class's share of val / test images from its share of train images "
+                        f"before a warning, when beyond chance (default {_DEFAULTS.share_tolerance:g}; twice that "
+                        "fails); `imbal split` judges the same way")
     p.add_argument("--json", action="store_true",
                    help='print one JSON object: {"status": ..., "rules": [{"rule", "status", "detail", "classes", ...}]}')
     p.set_defaults(handler=run)
@@ -45,16 +50,18 @@ def config_from_args(args: argparse.Namespace) -> HealthConfig:
     critical = None
     if args.critical is not None:
         critical = tuple(n.strip() for n in args.critical.split(",") if n.strip())
-    return HealthConfig.from_limits(
-        min_instances=args.min_instances, comfortable_instances=args.comfortable, critical=critical,
-        critical_min_instances=args.critical_min, max_ratio=args.max_ratio, share_tolerance=args.tolerance,
-    )
+    with option_names(OPTIONS):
+        return HealthConfig.from_limits(
+            min_instances=args.min_instances, comfortable_instances=args.comfortable, critical=critical,
+            critical_min_instances=args.critical_min, max_ratio=args.max_ratio, share_tolerance=args.tolerance,
+        )
 
 
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)  # before loading: a bad flag should not wait for a big parse
     dataset = load_dataset(args)
-    report = check(dataset, config)
+    with option_names(OPTIONS):
+        report = check(dataset, config)
     if args.json:
         print_json(report.to_dict())
         return report.exit_code

@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     if args.gt_masks:
         if not args.mask_classes:
             raise ValueError("`--gt-masks` needs `--mask-classes`: the class names by pixel value, one per line.")
-        evaluation = evaluate_masks(args.gt_masks, args.pred, _lines(args.mask_classes, "mask classes"), dataset=dataset)
+        evaluation = evaluate_masks(args.gt_masks, args.pred, Path(args.mask_classes), dataset=dataset)
     else:
         names = _lines(args.names, "class names") if args.names else None
         with _unzipped(args.pred) as pred_path:

@@ -12,6 +12,11 @@ from ..splits import SplitHealth, check_splits
 from ..splitting import EXPORT_FORMATS, export_splits, make_splits
 from ..splitting.generate import resolve_group_by
 from ._common import add_input_arguments, format_table, load_dataset, print_json, report_lines
+from ._options import option_names
+
+#: Library parameters -> this command's options, for messages.
+OPTIONS = {"group_by": "--group", "stratify_by": "--stratify", "ratios": "--ratios", "names": "--names",
+           "tolerance": "--tolerance", "seed": "--seed", "format": "--out-format", "unit": "--unit"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,7 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="what to keep in proportion: 'class' and/or condition names (default: class)")
     p.add_argument("--group", default="auto", metavar="auto|none|group|COND",
                    help="what must stay together: auto = the export's sequence/video/site groups when it has them "
-                        "(default), none, group, or a condition whose values are sites")
+                        "(default), none, group (or the export's own name for it, e.g. sequence), or a condition "
+                        "whose values are sites")
     p.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same splits (default 0)")
     p.add_argument("--tolerance", type=float, default=0.005, help="how far a split's image share may stray from its ratio "
                    "(default 0.005)")
@@ -45,6 +51,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     dataset = load_dataset(args)
+    with option_names(OPTIONS):
+        return _run(args, dataset)
+
+
+def _run(args: argparse.Namespace, dataset) -> int:
     if args.ratios is None:
         for flag, value in (("--out", args.out), ("--names", args.names), ("--out-format", args.export_format)):
             if value is not None:
@@ -58,8 +69,8 @@ def run(args: argparse.Namespace) -> int:
                 print(line)
         return 0 if health.passed else 1
     names = [n.strip() for n in args.names.split(",")] if args.names else None
-    result = make_splits(dataset, args.ratios, args.stratify, args.group if args.group != "none" else None, args.seed,
-                         names=names, tolerance=args.tolerance)
+    result = make_splits(dataset, args.ratios, args.stratify, None if args.group in ("none", "") else args.group,
+                         args.seed, names=names, tolerance=args.tolerance)
     written, export = [], None
     if args.out:
         export = export_splits(result.dataset, args.export_format, paths=args.yolo_paths)
@@ -111,8 +122,9 @@ def _print_health(health: SplitHealth) -> None:
     if not health.verdicts:
         print(f"Split check: nothing to check. {health.message}")
         return
-    print(f"Split check: {health.status} (label-distribution error {health.label_distribution_error:.5f}, "
-          f"unit {health.unit})")
+    strat = health.stratification
+    print(f"Split check: {health.status} (class shares of images against {strat.reference}: {strat.status}; "
+          f"label-distribution error {health.label_distribution_error:.5f}, {health.unit})")
     rows = []
     for v in health.verdicts:
         rows.append([v.split, v.status, v.images, f"{v.image_share:.1%}", v.js_divergence,
@@ -121,7 +133,7 @@ def _print_health(health: SplitHealth) -> None:
                         "dup. files", "why"], rows))
     for v in health.verdicts:
         if v.status != "pass" and v.worst:
-            print(f"  {v.split}: furthest from the whole: {', '.join(v.worst)}")
+            print(f"  {v.split}: furthest from {strat.reference}'s class shares: {', '.join(v.worst)}")
     if health.leaks.num_rows:
         shown = health.leaks.slice(0, 5).to_pylist()
         print(f"  {health.leaks.num_rows:,} groups straddle splits, e.g. " +

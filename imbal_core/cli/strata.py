@@ -7,6 +7,11 @@ import math
 from ..longtail import pixel_source, unit_label
 from ..strata import DEFAULT_MAX_VALUES, hidden_subgroups
 from ._common import add_input_arguments, format_table, load_dataset, print_json, report_lines
+from ._options import option_names
+
+#: Library parameters -> this command's options, for messages.
+OPTIONS = {"by": "--by", "unit": "--unit", "critical": "--critical", "min_count": "--min-count",
+           "min_expected": "--min-expected", "max_ratio": "--max-ratio", "alpha": "--alpha", "max_values": "--max-values"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,7 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Cross the classes with one condition or a pair, test independence (chi-square, Cramér's V) and "
                     "list the cells where a class is far below its expected share, ranked, critical classes first.")
     add_input_arguments(p)
-    p.add_argument("--by", required=True, metavar="COND[,COND2]", help="one condition, or two separated by a comma")
+    p.add_argument("--by", required=True, metavar="COND[,COND2]",
+                   help="one condition, or two separated by a comma (as imbal names it, time_of_day, or as the export "
+                        "does, 'Time of day')")
     p.add_argument("--unit", default="instances", choices=["instances", "images", "pixels"], help="what to count (default: instances)")
     p.add_argument("--critical", metavar="A,B", help="critical classes, ranked first (default: the export's own flags)")
     p.add_argument("--min-count", type=float, metavar="N", help="also flag cells with fewer than N (an absolute floor; off by default)")
@@ -39,10 +46,11 @@ def _critical(text: str | None) -> list[str] | None:
 
 def run(args: argparse.Namespace) -> int:
     dataset = load_dataset(args)
-    result = hidden_subgroups(
-        dataset, args.by, args.unit, critical=_critical(args.critical), per_split=not args.no_splits,
-        min_expected=args.min_expected, max_ratio=args.max_ratio, alpha=args.alpha, min_count=args.min_count,
-        max_values=args.max_values)
+    with option_names(OPTIONS):
+        result = hidden_subgroups(
+            dataset, args.by, args.unit, critical=_critical(args.critical), per_split=not args.no_splits,
+            min_expected=args.min_expected, max_ratio=args.max_ratio, alpha=args.alpha, min_count=args.min_count,
+            max_values=args.max_values)
     gaps = [f for f in result.findings if f.kind != "below_minimum"]
     code = 1 if args.strict and result.findings else 0
     if args.json:

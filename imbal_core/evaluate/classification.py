@@ -9,6 +9,9 @@ Two levels:
 - :func:`evaluate_classification` takes a :class:`~imbal_core.Dataset` and matched
   :class:`~imbal_core.io.predictions.Predictions` and evaluates every image that has exactly one
   ground-truth label and a prediction; the others are counted in ``excluded``, not hidden.
+  A prediction of a class the dataset does not have is a wrong prediction, as scikit-learn
+  counts it: that class gets a row and a column of its own after the dataset's classes
+  (``predicted_only``), with precision 0, and the predictions report lists it (``unknown_class``).
 
 Definitions: precision = tp / predicted, recall = tp / support, F1 = 2 tp / (support + predicted);
 balanced accuracy = mean recall over the classes present; PR AUC = average precision of the
@@ -23,6 +26,7 @@ from typing import Sequence
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..dataset import Dataset
 from ..io.predictions import Predictions
@@ -115,7 +119,9 @@ class ClassificationEvaluation:
     ``classes``: one row per class (see :func:`.table.class_table`); ``items``: one row per
     evaluated image (``image_id``, ``true``, ``predicted``, ``score``); ``scores``: per-class
     scores of those images (None without score columns); ``counts``: additive (image, class)
-    tp / fp / fn for slicing; ``excluded``: images left out and why.
+    tp / fp / fn for slicing; ``excluded``: images left out and why. ``class_names`` is the
+    dataset's classes, then ``predicted_only``: classes the predictions name but the dataset does
+    not have (sorted; their predictions are wrong ones, their ``category_id`` in ``classes`` null).
     """
 
     class_names: tuple[str, ...]
@@ -131,6 +137,7 @@ class ClassificationEvaluation:
     counts: pa.Table
     excluded: dict[str, int] = field(default_factory=dict)
     task: str = "classification"
+    predicted_only: tuple[str, ...] = ()
 
     @property
     def images(self) -> int:
@@ -166,7 +173,8 @@ def evaluate_classification(dataset: Dataset, predictions: Predictions, *, split
 
     ``split`` (None: all images): evaluate only the images of this split (or these splits).
     Images without a prediction, without a label or with several labels are left out and
-    counted in ``excluded``.
+    counted in ``excluded``. A predicted class the dataset lacks counts as a wrong prediction
+    (see the module docstring).
     """
     if dataset.task != "classification" or predictions.kind != "classification":
         raise ValueError(f"Classification evaluation needs a classification dataset and predictions. "
@@ -174,7 +182,6 @@ def evaluate_classification(dataset: Dataset, predictions: Predictions, *, split
     if predictions.coverage is None:
         raise ValueError("`predictions` must be matched to the dataset first (read them with the dataset, "
                          "or call imbal_core.io.predictions.match_predictions).")
-    names = tuple(dataset.class_names)
     n_img = dataset.num_images
     keep = select_images(dataset, split)
     anns = dataset.annotations
@@ -185,10 +192,12 @@ def evaluate_classification(dataset: Dataset, predictions: Predictions, *, split
     cat = anns.column("category_id").to_numpy().astype(np.int64)
     mask = single[img]
     truth[img[mask]] = cat[mask]
-    rows = predictions.matched()
+    rows = _of_known_images(predictions.table)
+    pred_class, extra = _predicted_classes(rows, dataset.categories.num_rows)
+    names = tuple(dataset.class_names) + extra
     pred_img = rows.column("image_id").to_numpy()
     predicted = np.full(n_img, -1, dtype=np.int64)
-    predicted[pred_img] = rows.column("category_id").to_numpy().astype(np.int64)
+    predicted[pred_img] = pred_class
     row_of = np.full(n_img, -1, dtype=np.int64)
     row_of[pred_img] = np.arange(len(pred_img))
     chosen = keep & single & (predicted >= 0)
@@ -204,6 +213,8 @@ def evaluate_classification(dataset: Dataset, predictions: Predictions, *, split
     scores = all_scores[pred_rows] if all_scores is not None else None
     if scores is not None and np.isnan(scores).all():
         scores = None
+    if scores is not None and extra:  # the file scores the dataset's classes only
+        scores = np.hstack([scores, np.full((len(scores), len(extra)), np.nan)])
     metrics = classification_metrics(y_true, y_pred, len(names), scores=scores, class_names=names, undefined=undefined)
     score_col = rows.column("score").to_numpy(zero_copy_only=False).astype(np.float64)[pred_rows] \
         if len(pred_rows) else np.zeros(0)
@@ -217,7 +228,31 @@ def evaluate_classification(dataset: Dataset, predictions: Predictions, *, split
                               np.r_[right * ones, np.zeros_like(ones)], np.r_[np.zeros_like(ones), ~right * ones],
                               np.r_[~right * ones, np.zeros_like(ones)], len(names))
     macro, weighted, micro = metrics.averages
-    table = class_table(dataset, metrics.per_class, pr_auc=metrics.pr_auc)
+    table = class_table(dataset, metrics.per_class, extra=extra, pr_auc=metrics.pr_auc)
     return ClassificationEvaluation(names, table, metrics.confusion, macro, weighted, micro, metrics.accuracy,
-                                    metrics.balanced_accuracy, items, scores, counts, excluded)
+                                    metrics.balanced_accuracy, items, scores, counts, excluded,
+                                    predicted_only=extra)
 
+
+def _of_known_images(table: pa.Table) -> pa.Table:
+    """The prediction rows whose image is in the dataset (their class may not be)."""
+    if not table.num_rows:
+        return table
+    return table.filter(pc.is_valid(table.column("image_id")))
+
+
+def _predicted_classes(rows: pa.Table, n_classes: int) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Each row's predicted class index, and the classes only the predictions name (sorted,
+    indexed from ``n_classes`` on)."""
+    if not rows.num_rows:
+        return np.zeros(0, np.int64), ()
+    category = rows.column("category_id")
+    unknown = pc.is_null(category).to_numpy(zero_copy_only=False)
+    out = pc.fill_null(category, -1).to_numpy().astype(np.int64)
+    if not unknown.any():
+        return out, ()
+    labels = np.array(rows.column("label").to_pylist(), dtype=object)[unknown]
+    extra = tuple(sorted(set(labels.tolist())))
+    index = {name: n_classes + i for i, name in enumerate(extra)}
+    out[unknown] = [index[name] for name in labels.tolist()]
+    return out, extra

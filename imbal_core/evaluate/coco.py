@@ -1,11 +1,13 @@
 """COCO AP / AR through pycocotools' own ``COCOeval``, quietly, with per-class values.
 
-The ground truth is built from the dataset's tables (boxes, ``area``, ``iscrowd``; masks for
-``segm`` are read from the COCO source files), the results from the matched predictions, so
-the numbers are pycocotools' numbers for the dataset as loaded. Image ids are the export's own
-ids where they are whole numbers (COCOeval breaks score ties by image id, so this keeps its
-numbers identical to a run on the original files); annotation ids start at 1 (COCOeval reads
-id 0 as "unmatched").
+The ground truth is built from the dataset's annotations as exported
+(:attr:`~imbal_core.Dataset.exported_annotations`: boxes not clipped, boxes wholly outside the
+image kept, export order; ``area``, ``iscrowd``; masks for ``segm`` are read from the COCO
+source files), the results from the matched predictions, so the numbers are pycocotools'
+numbers for the original files. Image ids are the export's own ids where they are whole numbers
+(COCOeval breaks score ties by image id, so this keeps its numbers identical to a run on the
+original files); annotation ids are the position in export order + 1 (COCOeval reads id 0 as
+"unmatched").
 
 pycocotools prints as it works; that output is captured and logged at DEBUG level. Per-class
 values are read from the accumulated arrays: ``precision[T, R, K, A, M]`` (IoU thresholds
@@ -99,18 +101,18 @@ def per_class(eval_: dict, params: Any) -> dict[str, np.ndarray]:
     iou = np.asarray(params.iouThrs)
     p = precision[:, :, :, a, m]  # T, R, K
 
-    def mean(values: np.ndarray, axis: tuple[int, ...]) -> np.ndarray:
-        valid = values > -1
-        total = np.where(valid, values, 0.0).sum(axis=axis)
-        count = valid.sum(axis=axis)
-        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    def mean(values: np.ndarray) -> np.ndarray:
+        # Class by class, ``np.mean`` of the values other than -1: COCO's rule computed the way
+        # pycocotools' summarize (and detectron2's per-class table) computes it, so equal bit for bit.
+        columns = values.reshape(-1, values.shape[-1])
+        return np.array([_mean(columns[:, k]) for k in range(columns.shape[1])], dtype=np.float64)
 
     t50, t75 = (int(np.flatnonzero(np.isclose(iou, t))[0]) for t in (0.5, 0.75))
     return {
-        "ap": mean(p, (0, 1)),
-        "ap50": mean(p[t50], (0,)),
-        "ap75": mean(p[t75], (0,)),
-        "ar": mean(recall[:, :, a, m], (0,)),
+        "ap": mean(p),
+        "ap50": mean(p[t50]),
+        "ap75": mean(p[t75]),
+        "ar": mean(recall[:, :, a, m]),
     }
 
 
@@ -165,8 +167,33 @@ def coco_image_ids(dataset: Dataset) -> np.ndarray:
     return np.arange(1, dataset.num_images + 1, dtype=np.int64)
 
 
+def exported_ground_truth(dataset: Dataset, images: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The ground truth evaluation compares with, of ``images`` (bool mask over dense ids; default all).
+
+    Arrays over the annotations as exported (see :attr:`~imbal_core.Dataset.exported_annotations`),
+    in export order: ``position`` (row in that table; the COCO annotation id is ``position + 1``),
+    ``ann_id`` (-1 for a row left out of counting), ``image``, ``category``, ``box`` (n x 4, x y w
+    h as exported), ``area`` (the export's, else w x h), ``crowd``.
+    """
+    anns = dataset.exported_annotations
+    img = anns.column("image_id").to_numpy()
+    keep = np.ones(len(img), bool) if images is None else np.asarray(images, dtype=bool)[img]
+    position = np.flatnonzero(keep)
+    box = np.column_stack([anns.column(c).to_numpy(zero_copy_only=False).astype(np.float64) for c in ("x", "y", "w", "h")])
+    box = box[keep].reshape(-1, 4)
+    area = anns.column("area").to_numpy(zero_copy_only=False).astype(np.float64)[keep]
+    area = np.where(np.isnan(area), box[:, 2] * box[:, 3], area)
+    crowd = np.nan_to_num(anns.column("iscrowd").to_numpy(zero_copy_only=False).astype(np.float64))[keep].astype(bool)
+    ann_id = anns.column("ann_id").to_numpy(zero_copy_only=False)
+    ann_id = np.where(np.isnan(ann_id), -1, ann_id).astype(np.int64) if ann_id.dtype.kind == "f" else ann_id.astype(np.int64)
+    return {"position": position, "ann_id": ann_id[keep], "image": img[keep],
+            "category": anns.column("category_id").to_numpy().astype(np.int64)[keep], "box": box, "area": area,
+            "crowd": crowd}
+
+
 def ground_truth(dataset: Dataset, image_ids: np.ndarray, iou_type: IouType, images: np.ndarray | None = None):
-    """A pycocotools ``COCO`` holding the dataset's annotations (of ``images``, dense ids; default all)."""
+    """A pycocotools ``COCO`` holding the dataset's annotations as exported (of ``images``, dense ids;
+    default all)."""
     from pycocotools.coco import COCO
 
     imgs = dataset.images
@@ -174,37 +201,36 @@ def ground_truth(dataset: Dataset, image_ids: np.ndarray, iou_type: IouType, ima
     height = imgs.column("height").to_numpy(zero_copy_only=False)
     chosen = np.arange(dataset.num_images) if images is None else np.flatnonzero(images)
     image_records = [{"id": int(image_ids[i]), "width": _int(width[i]), "height": _int(height[i])} for i in chosen]
-    anns = dataset.annotations
-    img = anns.column("image_id").to_numpy()
-    keep = np.ones(len(img), bool) if images is None else images[img]
-    cols = {c: anns.column(c).to_numpy(zero_copy_only=False)[keep] for c in ("ann_id", "image_id", "category_id", "x", "y", "w", "h", "area")}
-    crowd = np.nan_to_num(anns.column("iscrowd").to_numpy(zero_copy_only=False).astype(np.float64))[keep].astype(bool)
-    area = np.where(np.isnan(cols["area"]), cols["w"] * cols["h"], cols["area"])
-    segs = _segmentations(dataset, cols["ann_id"]) if iou_type == "segm" else None
+    gt = exported_ground_truth(dataset, images)
+    segs = None
+    if iou_type == "segm":
+        source_ids = dataset.exported_annotations.column("source_id").take(pa.array(gt["position"])).to_pylist()
+        segs = _segmentations(dataset, source_ids, gt["image"])
     records = []
-    for j, (aid, iid, cid, x, y, w, h, a, c) in enumerate(zip(
-            cols["ann_id"].tolist(), cols["image_id"].tolist(), cols["category_id"].tolist(), cols["x"].tolist(),
-            cols["y"].tolist(), cols["w"].tolist(), cols["h"].tolist(), area.tolist(), crowd.tolist())):
-        rec = {"id": aid + 1, "image_id": int(image_ids[iid]), "category_id": cid + 1, "bbox": [x, y, w, h],
+    for j, (pos, iid, cid, (x, y, w, h), a, c) in enumerate(zip(
+            gt["position"].tolist(), gt["image"].tolist(), gt["category"].tolist(), gt["box"].tolist(),
+            gt["area"].tolist(), gt["crowd"].tolist())):
+        rec = {"id": pos + 1, "image_id": int(image_ids[iid]), "category_id": cid + 1, "bbox": [x, y, w, h],
                "area": a, "iscrowd": int(c)}
         if segs is not None:
             seg = segs[j]
             rec["segmentation"] = seg if seg else [[x, y, x, y + h, x + w, y + h, x + w, y]]
         records.append(rec)
     categories = [{"id": i + 1, "name": n} for i, n in enumerate(dataset.class_names)]
-    gt = COCO()
-    gt.dataset = {"images": image_records, "annotations": records, "categories": categories}
+    coco = COCO()
+    coco.dataset = {"images": image_records, "annotations": records, "categories": categories}
     with quiet():
-        gt.createIndex()
-    return gt
+        coco.createIndex()
+    return coco
 
 
 def _int(value: Any) -> int | None:
     return None if value is None or (isinstance(value, float) and np.isnan(value)) else int(value)
 
 
-def _segmentations(dataset: Dataset, ann_ids: np.ndarray) -> list[Any]:
-    """The segmentation of each annotation (by ``ann_id``), read again from the COCO source files."""
+def _segmentations(dataset: Dataset, source_ids: list[str], image_of: np.ndarray) -> list[Any]:
+    """The segmentation of each annotation (by its ``source_id`` and dense image id), read again
+    from the COCO source files."""
     if dataset.format != "coco" or not dataset.sources:
         raise ValueError(f"Mask evaluation needs COCO ground truth with segmentations; this dataset is {dataset.format}.")
     from ..io._files import parse_json, read_bytes
@@ -230,13 +256,10 @@ def _segmentations(dataset: Dataset, ann_ids: np.ndarray) -> list[Any]:
                 segs[str(rec.get("id", f"annotations[{i}]"))] = rec.get("segmentation")
         by_file.append(segs)
     bounds = np.cumsum(ranges)
-    anns = dataset.annotations
-    source_ids = anns.column("source_id").to_pylist()
-    image_of = anns.column("image_id").to_numpy()
-    file_of = np.minimum(np.searchsorted(bounds, image_of, side="right"), len(by_file) - 1)
+    file_of = np.minimum(np.searchsorted(bounds, np.asarray(image_of, dtype=np.int64), side="right"), len(by_file) - 1)
     out = []
-    for aid in np.asarray(ann_ids).tolist():
-        seg = by_file[file_of[aid]].get(source_ids[aid])
+    for source_id, file in zip(source_ids, file_of.tolist()):
+        seg = by_file[file].get(source_id)
         out.append(seg if isinstance(seg, (list, dict)) and seg else None)
     return out
 

@@ -183,7 +183,10 @@ class DetectionEvaluation:
     precision / recall / F1 at the operating point; ``confusion``: the matched confusion matrix;
     ``coco``: the COCOeval run (None when skipped); ``detections``: one row per evaluated
     prediction with its status and overlaps; ``ground_truth``: one row per evaluated box with
-    its status; ``counts``: additive (image, class) tp / fp / fn for slicing.
+    its status (``ann_id`` null for a box left out of counting: wholly outside its image);
+    ``counts``: additive (image, class) tp / fp / fn for slicing. The ground truth is the
+    annotations as exported (see :attr:`~imbal_core.Dataset.exported_annotations`), so every
+    figure equals pycocotools' on the original file, not on boxes clipped for counting.
     """
 
     class_names: tuple[str, ...]
@@ -232,15 +235,10 @@ class DetectionEvaluation:
 
 
 def _gt_arrays(dataset: Dataset, images: np.ndarray) -> dict[str, np.ndarray]:
-    anns = dataset.annotations
-    img = anns.column("image_id").to_numpy()
-    keep = images[img]
-    crowd = anns.column("iscrowd").to_numpy(zero_copy_only=False)
-    crowd = np.nan_to_num(crowd.astype(np.float64)).astype(bool) if crowd.dtype == object else crowd.astype(bool)
-    box = np.column_stack([anns.column(c).to_numpy(zero_copy_only=False) for c in ("x", "y", "w", "h")])
-    return {"ann_id": anns.column("ann_id").to_numpy()[keep], "image": img[keep],
-            "category": anns.column("category_id").to_numpy().astype(np.int64)[keep],
-            "box": np.nan_to_num(box[keep]), "crowd": crowd[keep]}
+    """The ground truth as exported (boxes not clipped, rows left out of counting included)."""
+    gt = coco.exported_ground_truth(dataset, images)
+    gt["box"] = np.nan_to_num(gt["box"])
+    return gt
 
 
 def _mask_iou(gt_rles: list, dt_rles: list, gt_crowd: np.ndarray, gt_image: np.ndarray) -> PairIou:
@@ -318,7 +316,7 @@ def evaluate_detection(
         gt_coco = coco.ground_truth(dataset, ids, "segm", images)
         rows = coco._with_polygon_rles(rows, coco._image_sizes(dataset)) if rows.num_rows else rows
         dt_rles = coco.mask_rles(rows)
-        gt_rles = [gt_coco.annToRLE(gt_coco.anns[int(a) + 1]) for a in gt["ann_id"]]
+        gt_rles = [gt_coco.annToRLE(gt_coco.anns[int(p) + 1]) for p in gt["position"]]
         pair_iou = _mask_iou(gt_rles, dt_rles, gt["crowd"], gt["image"])
         from pycocotools import mask as mask_utils
 
@@ -356,7 +354,7 @@ def evaluate_detection(
         "x": pa.array(dt_box[:, 0]), "y": pa.array(dt_box[:, 1]), "w": pa.array(dt_box[:, 2]), "h": pa.array(dt_box[:, 3]),
     })
     ground_truth = pa.table({
-        "ann_id": pa.array(gt["ann_id"], pa.int64()),
+        "ann_id": pa.array(gt["ann_id"], pa.int64(), mask=gt["ann_id"] < 0),
         "image_id": pa.array(gt["image"], pa.int64()),
         "category_id": pa.array(gt["category"], pa.int32()),
         "status": pa.array(np.array(GT_STATUSES, dtype=object)[m.gt_status].tolist(), pa.string()),

@@ -84,7 +84,8 @@ def hard_negatives(evaluation: Any, dataset: Dataset, *, min_score: float | None
         rows = _classification(evaluation, names, min_score)
     else:
         rows = _detection(evaluation, names, min_score, overlap)
-    table = _finish(rows, dataset, limit_per_class)
+    # the evaluation's classes: the dataset's, then any class only the predictions name
+    table = _finish(rows, dataset, limit_per_class, names[:-1])
     return HardNegatives(table, min_score, overlap if evaluation.task != "classification" else None)
 
 
@@ -123,10 +124,13 @@ def _classification(evaluation: Any, names: np.ndarray, min_score: float) -> dic
             "image_id": items.column("image_id").to_numpy()[idx], "x": nan, "y": nan, "w": nan, "h": nan}
 
 
-def _finish(rows: dict[str, np.ndarray], dataset: Dataset, limit_per_class: int | None) -> pa.Table:
-    """Classes with the most hard negatives first; within a class, highest score first."""
+def _finish(rows: dict[str, np.ndarray], dataset: Dataset, limit_per_class: int | None,
+            names: np.ndarray | None = None) -> pa.Table:
+    """Classes with the most hard negatives first; within a class, highest score first.
+    ``names`` (None: the dataset's classes): the class names ``rows["category"]`` indexes."""
+    names = np.array(dataset.class_names, dtype=object) if names is None else names
     category, score = rows["category"], rows["score"]
-    per_class = np.bincount(category, minlength=dataset.categories.num_rows) if len(category) else np.zeros(0, np.int64)
+    per_class = np.bincount(category, minlength=len(names)) if len(category) else np.zeros(0, np.int64)
     class_rank = np.argsort(np.argsort(-per_class, kind="stable"), kind="stable")
     group = class_rank[category] if len(category) else category
     order = np.lexsort((np.arange(len(score)), -np.nan_to_num(score, nan=-np.inf), group))
@@ -136,7 +140,6 @@ def _finish(rows: dict[str, np.ndarray], dataset: Dataset, limit_per_class: int 
     rank = np.arange(len(order)) - group_start + 1
     keep = rank <= limit_per_class if limit_per_class is not None else np.ones(len(order), bool)
     order, rank = order[keep], rank[keep]
-    names = np.array(dataset.class_names, dtype=object)
     image_id = rows["image_id"][order]
     images = dataset.images.take(pa.array(image_id, pa.int64()))
 

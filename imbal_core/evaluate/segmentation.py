@@ -21,6 +21,8 @@ instance confusion matrix, :mod:`.detection` with ``iou_type="segm"``): ``instan
 """
 from __future__ import annotations
 
+import contextlib
+import logging
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,12 +32,16 @@ import numpy as np
 import pyarrow as pa
 
 from ..dataset import Dataset
+from ..io.paths import safe_name, skip_undecodable_name
 from ..io.predictions import Predictions
+from ..io.rasters import ImageError, LabelImage, open_label_image
+from ..report import LoadError, LoadReport
 from . import coco
 from ._common import BACKGROUND, Averages, ConfusionMatrix, Undefined, aggregate_counts, check_fraction, divide, per_class
 from .table import class_table, select_images
 
 MASK_SUFFIXES = (".png", ".bmp", ".tif", ".tiff")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -243,87 +249,195 @@ def evaluate_segmentation(
 
 # --------------------------------------------------------------------------- semantic mask images
 
-
-def read_mask(path: str | Path) -> np.ndarray:
-    """A single-channel mask image as an integer array (pixel = class index)."""
-    from PIL import Image
-
-    with Image.open(path) as image:
-        if image.mode not in ("L", "P", "I", "I;16", "1"):
-            raise ValueError(f"{path}: a mask must have one channel (class index per pixel); this image is {image.mode}.")
-        return np.asarray(image, dtype=np.int64)
+#: Image modes that hold one class index per pixel.
+MASK_MODES = frozenset({"L", "P", "I", "I;16", "I;16B", "I;16L", "1"})
 
 
-def mask_files(folder: str | Path) -> dict[str, Path]:
-    """Mask images in a folder by stem."""
+class _Unreadable(Exception):
+    def __init__(self, path: Path, reason: str):
+        super().__init__(reason)
+        self.path, self.reason = path, reason
+
+
+def _open_mask(stack: contextlib.ExitStack, path: Path) -> LabelImage:
+    """The mask at ``path``, decoded; :class:`_Unreadable` when it is no single-channel image."""
+    try:
+        image = stack.enter_context(open_label_image(path))
+        if image.mode not in MASK_MODES:
+            raise _Unreadable(path, f"a mask must have one channel (class index per pixel); this image is {image.mode}")
+        image.load()
+    except ImageError as exc:
+        raise _Unreadable(path, str(exc)) from None
+    return image
+
+
+def mask_files(folder: str | Path, report: LoadReport | None = None) -> dict[str, Path]:
+    """Mask images in a folder by stem; a name that is not valid UTF-8 is reported and left out."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise ValueError(f"`{folder}` must be a folder of mask images.")
-    return {p.stem: p for p in sorted(folder.iterdir()) if p.suffix.lower() in MASK_SUFFIXES}
+        raise LoadError(f"{folder}: not a folder of mask images ({'a file' if folder.exists() else 'no such folder'}).",
+                        file=str(folder))
+    report = report if report is not None else LoadReport()
+    return {p.stem: p for p in sorted(folder.iterdir())
+            if p.suffix.lower() in MASK_SUFFIXES and not skip_undecodable_name(p, report, p.name)}
+
+
+def _mask_class_names(class_names: Sequence[str] | str | Path) -> tuple[list[str], str | None]:
+    """The class names by pixel value, and the file they were read from (None when given as a list)."""
+    if not isinstance(class_names, (str, Path)):
+        return list(class_names), None
+    source = str(class_names)
+    try:
+        text = Path(source).read_bytes().decode("utf-8-sig", errors="replace")
+    except OSError as exc:
+        raise LoadError(f"{source}: cannot read the class names ({exc.strerror or exc}).", file=source) from None
+    return [line.strip() for line in text.splitlines() if line.strip()], source
+
+
+def _lookup(lut: np.ndarray, strip: np.ndarray) -> np.ndarray:
+    """``lut`` applied to a strip of pixel values; values past its end, or negative, get its last entry."""
+    values = strip.view(np.uint8) if strip.dtype == np.bool_ else strip
+    last = len(lut) - 1
+    if values.dtype.kind == "i":
+        values = np.where(values < 0, values.dtype.type(min(last, np.iinfo(values.dtype).max)), values)
+    if np.iinfo(values.dtype).max > last:
+        values = np.minimum(values, values.dtype.type(last))
+    return lut[values]
+
+
+def _byte_values(strip: np.ndarray) -> np.ndarray | None:
+    """The strip as uint8 when its values are bytes (8-bit, palette, 1-bit masks), else None."""
+    if strip.dtype == np.bool_:
+        return strip.view(np.uint8)
+    return strip if strip.dtype == np.uint8 else None
+
+
+def _pair_confusion(gt: Path, pred: Path, stem: str, lut: np.ndarray, ignore_index: int | None,
+                    C: int) -> tuple[np.ndarray, int]:
+    """The (C + 1) x (C + 1) pixel counts of one pair of masks, strip by strip, and the pixels of
+    values that name no class (left out). Raises :class:`_Unreadable` for a file that cannot be read.
+
+    8-bit masks are counted as a 256 x 256 table of (ground-truth value, predicted value) pairs,
+    one ``bincount`` per strip, mapped to classes once at the end; wider ones pixel by pixel."""
+    with contextlib.ExitStack() as stack:
+        g, p = _open_mask(stack, gt), _open_mask(stack, pred)
+        if (g.height, g.width) != (p.height, p.width):
+            raise ValueError(f"{pred}: Masks of {stem!r} differ in size: ground truth {(g.height, g.width)}, "
+                             f"prediction {(p.height, p.width)} (ground truth file {gt}).")
+        pairs = np.zeros((256, 256), np.int64)  # rows = ground-truth value, cols = predicted value
+        counts = np.zeros((C + 1, C + 1), np.int64)
+        unknown = 0
+        for (_, gs), (_, ps) in zip(g.strips(), p.strips()):
+            gb, pb = _byte_values(gs), _byte_values(ps)
+            if gb is not None and pb is not None:
+                code = gb.astype(np.uint16) << 8
+                code |= pb
+                pairs += np.bincount(code.reshape(-1), minlength=1 << 16).reshape(256, 256)
+                continue
+            gi, pi = _lookup(lut, gs).reshape(-1), _lookup(lut, ps).reshape(-1)
+            if ignore_index is not None:
+                gi[gs.reshape(-1) == ignore_index] = -1
+                pi[ps.reshape(-1) == ignore_index] = C + 1
+            strip_counts, strip_unknown = _classes_confusion(gi, pi, C)
+            counts += strip_counts
+            unknown += strip_unknown
+    values = np.arange(256, dtype=np.uint8)
+    gi, pi = np.repeat(_lookup(lut, values), 256), np.tile(_lookup(lut, values), 256)
+    if ignore_index is not None and 0 <= ignore_index < 256:
+        gi[np.repeat(values == ignore_index, 256)] = -1  # not evaluated
+        pi[np.tile(values == ignore_index, 256)] = C + 1  # a prediction of "void" names no class
+    pair_counts, pair_unknown = _classes_confusion(gi, pi, C, pairs.reshape(-1))
+    return counts + pair_counts, unknown + pair_unknown
+
+
+def _classes_confusion(gi: np.ndarray, pi: np.ndarray, C: int, weights: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+    """(C + 1) x (C + 1) counts of (ground-truth class, predicted class) pairs, each counted
+    ``weights`` times (once); ground truth -1 is not evaluated, class C + 1 on either side names
+    no class: such pixels are returned apart, as the second value."""
+    keep = gi >= 0
+    bad = (gi == C + 1) | (pi == C + 1)
+    unknown = int((keep & bad).sum() if weights is None else weights[keep & bad].sum())
+    keep &= ~bad
+    cells = gi[keep] * (C + 1) + pi[keep]
+    if weights is None:
+        counts = np.bincount(cells, minlength=(C + 1) ** 2)
+    else:  # float64 sums: exact below 2**53 pixels
+        counts = np.rint(np.bincount(cells, weights=weights[keep], minlength=(C + 1) ** 2)).astype(np.int64)
+    return counts.reshape(C + 1, C + 1), unknown
 
 
 def evaluate_masks(
     gt_folder: str | Path,
     pred_folder: str | Path,
-    class_names: Sequence[str],
+    class_names: Sequence[str] | str | Path,
     *,
     background_index: int | None = 0,
     ignore_index: int | None = 255,
     dataset: Dataset | None = None,
     undefined: Undefined = "nan",
+    report: LoadReport | None = None,
 ) -> SegmentationEvaluation:
     """Pixel metrics of semantic mask images: ``gt_folder`` and ``pred_folder`` hold one image per
-    stem (pixel value = index into ``class_names``).
+    stem (pixel value = index into ``class_names``: a list, or a text file of them, one per line).
 
     ``background_index`` (0): the index that is no class (None: every index is a class).
     ``ignore_index`` (255): ground-truth pixels not evaluated. ``dataset`` (optional): the
     export the masks belong to; images are matched by file stem so that results can be sliced
     by its conditions, and classes by name. Masks present on one side only are counted in
     ``excluded`` (``gt_without_prediction``, ``prediction_without_gt``); a pair of different
-    sizes raises.
+    sizes raises. A mask that cannot be read (empty, truncated, not single-channel) is reported
+    in ``report`` (and logged as a warning), its pair skipped and counted (``unreadable_masks``);
+    when no pair can be read, :class:`LoadError` names the first such file. Masks are read in
+    strips (:mod:`imbal_core.io.rasters`), so a 20000 x 20000 mask is evaluated in bounded memory.
     """
-    names = list(class_names)
+    report = report if report is not None else LoadReport()
+    names, names_file = _mask_class_names(class_names)
+    where = f"{names_file}: " if names_file else ""
     if not names:
-        raise ValueError("`class_names` must name at least one class.")
+        raise LoadError(f"{names_file}: names no class (one class name per line).", file=names_file) if names_file \
+            else ValueError("`class_names` must name at least one class.")
     if background_index is not None and not 0 <= background_index < len(names):
-        raise ValueError(f"`background_index` must be an index into `class_names` (0..{len(names) - 1}). Got {background_index} instead.")
+        raise ValueError(f"{where}`background_index` must be an index into `class_names` (0..{len(names) - 1}). "
+                         f"Got {background_index} instead.")
     classes = [n for i, n in enumerate(names) if i != background_index]
     C = len(classes)
-    lut = np.full(max(len(names), (ignore_index or 0) + 1, 256), C + 1, dtype=np.int64)  # unknown values -> C + 1
+    lut = np.full(max(len(names), 256) + 1, C + 1, dtype=np.int64)  # unknown values -> C + 1
     for i, n in enumerate(names):
         lut[i] = C if i == background_index else classes.index(n)
-    if ignore_index is not None:
-        lut[ignore_index] = -1
-    gts, preds = mask_files(gt_folder), mask_files(pred_folder)
+    gts, preds = mask_files(gt_folder, report), mask_files(pred_folder, report)
     stems = sorted(set(gts) & set(preds))
     image_of = _stem_ids(dataset, stems)
     matrix = np.zeros((C + 1, C + 1), np.int64)
-    per_image, ids = [], []
+    per_image, ids, unreadable = [], [], []
     unknown_values = not_in_dataset = 0
     for n, stem in enumerate(stems):
         if dataset is not None and stem not in image_of:
             not_in_dataset += 1
             continue
-        g, p = read_mask(gts[stem]), read_mask(preds[stem])
-        if g.shape != p.shape:
-            raise ValueError(f"Masks of {stem!r} differ in size: ground truth {g.shape}, prediction {p.shape}.")
-        if max(g.max(initial=0), p.max(initial=0)) >= len(lut):
-            lut = np.concatenate([lut, np.full(int(max(g.max(), p.max())) + 1 - len(lut), C + 1)])
-        gi, pi = lut[g].reshape(-1), lut[p].reshape(-1)
-        keep = gi >= 0
-        bad = (gi == C + 1) | (pi == C + 1)
-        unknown_values += int((keep & bad).sum())
-        keep &= ~bad
-        cm = np.bincount(gi[keep] * (C + 1) + pi[keep], minlength=(C + 1) ** 2).reshape(C + 1, C + 1)
+        try:
+            cm, unknown = _pair_confusion(gts[stem], preds[stem], stem, lut, ignore_index, C)
+        except _Unreadable as exc:
+            shown = safe_name(exc.path)
+            report.add(shown, stem, "unreadable_image", f"mask cannot be read: {exc.reason}", "pair skipped")
+            log.warning("%s: mask cannot be read: %s; the pair %r is skipped", shown, exc.reason, stem)
+            unreadable.append(exc)
+            continue
+        unknown_values += unknown
         matrix += cm
         per_image.append(cm)
         ids.append(image_of.get(stem, n))
+    if unreadable and not per_image:
+        first = unreadable[0]
+        raise LoadError(f"{safe_name(first.path)}: mask cannot be read: {first.reason}; no pair of masks could be read "
+                        f"({len(unreadable):,} unreadable).", report, safe_name(first.path))
     excluded = {"gt_without_prediction": len(set(gts) - set(preds)), "prediction_without_gt": len(set(preds) - set(gts)),
-                "pixels_of_unknown_class": unknown_values, "masks_not_in_dataset": not_in_dataset}
+                "pixels_of_unknown_class": unknown_values, "masks_not_in_dataset": not_in_dataset,
+                "unreadable_masks": len(unreadable)}
     source: Any = classes
     if dataset is not None:
         if sorted(classes) != sorted(dataset.class_names):
-            raise ValueError(f"`class_names` {classes} must name the dataset's classes {dataset.class_names} (background aside).")
+            raise ValueError(f"{where}`class_names` {classes} must name the dataset's classes {dataset.class_names} "
+                             "(background aside).")
         order = [classes.index(n) for n in dataset.class_names] + [C]
         matrix = matrix[np.ix_(order, order)]
         per_image = [cm[np.ix_(order, order)] for cm in per_image]

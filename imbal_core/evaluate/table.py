@@ -1,10 +1,11 @@
 """The per-class table every evaluation returns, and the image selection they share.
 
-Columns (one row per class of the dataset, in ``category_id`` order; null where a metric does
-not apply to the task or is undefined):
+Columns (one row per class of the dataset, in ``category_id`` order, then any class only the
+predictions name; null where a metric does not apply to the task or is undefined):
 
-``name``, ``category_id``, ``critical``; ``support`` (ground truth: images, instances or
-pixels), ``predicted``, ``tp``, ``fp``, ``fn``; ``precision``, ``recall``, ``f1``;
+``name``, ``category_id`` (null for a class only the predictions name), ``critical``;
+``support`` (ground truth: images, instances or pixels), ``predicted``, ``tp``, ``fp``, ``fn``;
+``precision``, ``recall``, ``f1``;
 ``pr_auc`` (classification, average precision one-vs-rest); ``ap`` (COCO AP, IoU 0.50:0.95),
 ``ap50``, ``ap75``, ``ar`` (COCO AR, 100 detections) for detection and instance segmentation;
 ``iou`` (pixel IoU) for segmentation.
@@ -30,10 +31,12 @@ def _floats(values: np.ndarray | None, n: int) -> pa.Array:
     return pa.array(values, pa.float64(), mask=np.isnan(values))
 
 
-def class_table(classes: Dataset | Sequence[str], counts: PerClass, **metrics: np.ndarray | None) -> pa.Table:
+def class_table(classes: Dataset | Sequence[str], counts: PerClass, *, extra: Sequence[str] = (),
+                **metrics: np.ndarray | None) -> pa.Table:
     """The per-class table from counts and extra metric arrays (``pr_auc=``, ``ap=``, ``iou=`` ...).
 
-    ``classes``: the dataset (its categories, with ``critical``) or just class names.
+    ``classes``: the dataset (its categories, with ``critical``) or just class names. ``extra``
+    (none): classes only the predictions name, after those (``category_id`` null, not critical).
     """
     unknown = set(metrics) - set(METRIC_COLUMNS)
     if unknown:
@@ -45,6 +48,11 @@ def class_table(classes: Dataset | Sequence[str], counts: PerClass, **metrics: n
         categories = pa.table({"name": pa.array(names, pa.string()),
                                "category_id": pa.array(np.arange(len(names)), pa.int32()),
                                "critical": pa.array([False] * len(names))})
+    categories = categories.select(["name", "category_id", "critical"])
+    if extra:
+        categories = pa.concat_tables([categories, pa.table({
+            "name": pa.array(list(extra), pa.string()), "category_id": pa.nulls(len(extra), pa.int32()),
+            "critical": pa.array([False] * len(extra))}, schema=categories.schema)])
     n = categories.num_rows
     integer = all(np.asarray(a).dtype.kind in "iub" for a in (counts.support, counts.predicted, counts.tp))
     count_type = pa.int64() if integer else pa.float64()

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Callable, Literal, Sequence
 
 from ..dataset import Dataset
-from ..report import LoadError, LoadReport
+from ..report import LoadError, LoadReport, excerpt
 
-Format = Literal["auto", "coco", "yolo", "voc", "csv", "list", "folder", "labelstudio", "exdark", "masks"]
+Format = Literal["auto", "coco", "yolo", "voc", "csv", "list", "folder", "labelstudio", "exdark", "masks",
+                 "cvat", "labelme", "openimages", "kitti", "mot", "scalabel"]
 
 #: format -> (module, function); imported on first use.
 READERS: dict[str, tuple[str, str]] = {
@@ -27,6 +28,12 @@ READERS: dict[str, tuple[str, str]] = {
     "labelstudio": ("imbal_core.io.labelstudio", "read_labelstudio"),
     "exdark": ("imbal_core.io.exdark", "read_exdark"),
     "masks": ("imbal_core.io.masks", "read_masks"),
+    "cvat": ("imbal_core.io.cvat", "read_cvat"),
+    "labelme": ("imbal_core.io.labelme", "read_labelme"),
+    "openimages": ("imbal_core.io.openimages", "read_openimages"),
+    "kitti": ("imbal_core.io.kitti", "read_kitti"),
+    "mot": ("imbal_core.io.mot", "read_mot"),
+    "scalabel": ("imbal_core.io.scalabel", "read_scalabel"),
 }
 
 #: What each format reads, for help texts and for the error when nothing matches.
@@ -40,6 +47,12 @@ DESCRIPTIONS: dict[str, str] = {
     "labelstudio": "Label Studio JSON export",
     "exdark": "ExDark imageclasslist.txt (classes, lighting, indoor/outdoor, splits)",
     "masks": "semantic-mask PNGs (one class index per pixel) with a class-names file",
+    "cvat": "CVAT XML 1.1 for images or video (task, job or project export), or a folder of them",
+    "labelme": "Labelme JSON files (one per image), or a folder of them, with an optional labels.txt",
+    "openimages": "Open Images V5-V7 CSVs: boxes or human-verified image labels, class names, hierarchy",
+    "kitti": "KITTI object (label_2/) or tracking (label_02/) label files",
+    "mot": "MOTChallenge sequences: gt/gt.txt with labels.txt and seqinfo.ini",
+    "scalabel": "Scalabel / BDD100K JSON frames (box2d, poly2d, weather / scene / time of day)",
 }
 
 
@@ -95,7 +108,12 @@ def load(
     if not path_list:
         raise LoadError("No input: give at least one file or folder.")
     for p in path_list:
-        if not p.exists():
+        try:
+            found = p.exists()
+        except (OSError, ValueError) as exc:  # a name too long for the file system, a NUL byte
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise LoadError(f"{excerpt(str(p))}: cannot be opened: {reason}.", file=str(p)[:200]) from None
+        if not found:
             raise LoadError(f"{p}: no such file or folder.", file=str(p))
     fmt = sniff(path_list) if format == "auto" else format
     _check_options(fmt, options)
@@ -113,23 +131,30 @@ def load(
     if hasattr(module, "extra_inputs"):  # files a reader reads besides the ones given (a names file)
         extra += module.extra_inputs(path_list)
     key = cache_mod.InputKey(path_list + extra, fmt, options) if cache else None
-    if key is not None and key.known is not None:
-        hit = cache_mod.get(key.known)
+    if key is None:
+        return _parse_with_conditions(parse, conditions)
+    if key.known is not None:
+        hit = cache_mod.get(key.known, key.inputs)
         if hit is not None:
             return hit
-    if key is not None:
-        key.start()  # hash the inputs beside the parse
+    key.start()  # hash the inputs beside the parse
+    try:
+        dataset = _parse_with_conditions(parse, conditions)
+        digest = key.result()
+    finally:
+        key.close()  # on an error too: no hashing thread outlives the load
+    if digest is None:  # an input could not be hashed: not cached
+        return dataset
+    dataset = replace(dataset, key=digest)
+    if not cache_mod.touch(digest):  # the same content may be cached already, from other paths or dates
+        cache_mod.put(digest, dataset, background=True, inputs=key.inputs)
+    return dataset
+
+
+def _parse_with_conditions(parse: Callable[[], Dataset], conditions: str | Path | None) -> Dataset:
     dataset = parse()
     if conditions is not None:
         from .sidecar import join_conditions
 
         dataset = join_conditions(dataset, conditions)
-    if key is None:
-        return dataset
-    digest = key.result()
-    hit = cache_mod.get(digest)  # the same content under another name or date
-    if hit is not None:
-        return hit
-    dataset = replace(dataset, key=digest)
-    cache_mod.put(digest, dataset, background=True)
     return dataset

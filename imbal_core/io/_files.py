@@ -1,14 +1,29 @@
-"""Reading files for the readers: bytes, text with a report for bad encodings, JSON, split names."""
+"""Reading files for the readers: bytes, text with a report for bad encodings, split names, and
+untrusted structured documents — JSON, YAML, XML — parsed with bounds.
+
+Every parser here turns what a hostile file can do to a parser into a :class:`LoadError` naming the
+file: nesting too deep for the parser (JSON, YAML), YAML aliases that expand to more values than
+:data:`MAX_YAML_VALUES` (an "alias bomb": a few hundred bytes that a consumer walking or printing
+the result would expand to gigabytes), an XML encoding the parser does not know (read as UTF-8,
+reported). Callers in other packages (plan targets, hierarchy mappings) use them too.
+"""
 from __future__ import annotations
 
+import codecs
 import json
 import re
+import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from ..report import LoadError, LoadReport
+from ..report import LoadError, LoadReport, excerpt
+
+#: The most values a YAML document may hold once its aliases are expanded.
+MAX_YAML_VALUES = 1_000_000
+_XML_ENCODING = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?\bencoding\s*=\s*(['\"])([^'\"]{0,100})\1")
 
 _SPLIT_IN_NAME = re.compile(r"(?<![a-z])(train|training|val|valid|validation|test|testing|dev)(?![a-z])")
 
@@ -72,6 +87,8 @@ def parse_json(data: bytes, path: str | Path, report: LoadReport) -> Any:
         truncated = "truncated" in str(exc)
     except UnicodeDecodeError:
         pass
+    except RecursionError:
+        raise LoadError(f"{path}: not valid JSON — nested too deeply.", report, str(path)) from None
     text = decode_text(data, path, report)
     try:
         return json.loads(text)
@@ -84,7 +101,135 @@ def parse_json(data: bytes, path: str | Path, report: LoadReport) -> Any:
     except RecursionError:
         raise LoadError(f"{path}: not valid JSON — nested too deeply.", report, str(path)) from None
     except ValueError as exc:  # e.g. an integer past Python's 4,300-digit limit
-        raise LoadError(f"{path}: not valid JSON — {exc}.", report, str(path)) from None
+        raise LoadError(f"{path}: not valid JSON — {_value_problem(exc)}.", report, str(path)) from None
+
+
+def parse_yaml(text: str, path: str | Path, report: LoadReport | None = None) -> Any:
+    """Parse YAML with PyYAML's safe loader, bounded: aliases may not make the document hold more
+    than :data:`MAX_YAML_VALUES` values, nor refer to themselves. Anything else raises
+    :class:`LoadError` with the problem and, where PyYAML gives it, the line and column."""
+    import yaml
+
+    report = report if report is not None else LoadReport()
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        problem = _yaml_expansion_problem(node)
+        if problem:
+            raise LoadError(f"{path}: not usable YAML — {problem}.", report, str(path))
+        return loader.construct_document(node)
+    except RecursionError:
+        raise LoadError(f"{path}: not valid YAML — nested too deeply.", report, str(path)) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise LoadError(f"{path}: not valid YAML — {problem}{where}.", report, str(path)) from None
+    except ValueError as exc:  # a constructor's own error, e.g. an integer past Python's 4,300-digit limit
+        raise LoadError(f"{path}: not usable YAML — {_value_problem(exc)}.", report, str(path)) from None
+    finally:
+        loader.dispose()
+
+
+def _value_problem(exc: ValueError) -> str:
+    """A parser's ValueError in words: Python's own limit on integer digits is named plainly."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if "integer string conversion" in text:
+        return f"a number has more than {sys.get_int_max_str_digits():,} digits"
+    return text
+
+
+def _yaml_expansion_problem(root: Any) -> str | None:
+    """Why the node graph cannot be constructed safely (an alias bomb, a self-reference), or None.
+
+    Counts the values each node stands for once aliases are expanded, visiting each node once
+    (aliases make the graph a DAG: the count is computed, never the expansion)."""
+    size: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        children = _yaml_children(node)
+        if done:
+            open_nodes.discard(key)
+            size[key] = min(1 + sum(size[id(c)] for c in children), MAX_YAML_VALUES + 1)
+            if size[key] > MAX_YAML_VALUES:
+                return (f"its aliases expand it to more than {MAX_YAML_VALUES:,} values "
+                        f"(near line {node.start_mark.line + 1}; an alias bomb?)")
+            continue
+        if key in size:
+            continue
+        if key in open_nodes:
+            return f"an alias refers to a value that holds it (near line {node.start_mark.line + 1})"
+        open_nodes.add(key)
+        stack.append((node, True))
+        stack.extend((c, False) for c in children if id(c) not in size)
+    return None
+
+
+def _yaml_children(node: Any) -> list[Any]:
+    import yaml
+
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+class BadXML(LoadError):
+    """An XML file that cannot be parsed; ``reason`` says why, without the file name."""
+
+    def __init__(self, reason: str, report: LoadReport, path: str | Path):
+        super().__init__(f"{path}: {reason}.", report, str(path))
+        self.reason = reason
+
+
+def parse_xml(data: bytes, path: str | Path, report: LoadReport) -> ET.Element:
+    """The root element of an XML file, or :class:`BadXML`.
+
+    The declared encoding is honoured; one the XML parser cannot use (unknown to Python, not a
+    text encoding, or multi-byte such as Shift_JIS) is decoded by Python when it can, else the
+    file is read as UTF-8 and that is reported (``unknown_encoding``). Bytes that are not UTF-8
+    in a file declaring no encoding are replaced and reported (:func:`decode_text`).
+    """
+    if not data.strip():
+        raise BadXML("the file is empty", report, path)
+    try:
+        return ET.fromstring(data)
+    except ET.ParseError as exc:
+        first_error = exc
+    except (LookupError, ValueError):  # an encoding expat cannot read; UnicodeError is a ValueError
+        return _parse_xml_text(_declared_text(data, path, report), path, report)
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:  # bytes that are neither UTF-8 nor the declared encoding: replaced, reported
+        return _parse_xml_text(decode_text(data, path, report), path, report)
+    raise BadXML(f"not well-formed XML ({first_error})", report, path)
+
+
+def _parse_xml_text(text: str, path: str | Path, report: LoadReport) -> ET.Element:
+    try:
+        return ET.fromstring(text)  # text: the declared encoding is not used again
+    except ET.ParseError as exc:
+        raise BadXML(f"not well-formed XML ({exc})", report, path) from None
+
+
+def _declared_text(data: bytes, path: str | Path, report: LoadReport) -> str:
+    match = _XML_ENCODING.match(data)
+    name = match.group(2).decode("ascii", errors="replace") if match else ""
+    try:
+        info = codecs.lookup(name)
+        if not getattr(info, "_is_text_encoding", True):
+            raise LookupError(name)
+        return data.decode(info.name)
+    except (LookupError, ValueError):
+        report.add(path, "", "unknown_encoding",
+                   f"the XML declares the encoding {excerpt(name)}, which cannot decode it", "read as UTF-8")
+    return decode_text(data, path, report)
 
 
 def is_number(value: Any) -> bool:
@@ -101,3 +246,30 @@ def as_float(value: Any) -> float | None:
         except ValueError:
             return None
     return None
+
+
+def safe_name(path: str | Path) -> str:
+    """``path`` as text that can go anywhere (an Arrow column, JSON, a message): the bytes of a
+    name that are not UTF-8 are shown as ``\\xff``. A valid name comes back unchanged."""
+    text = str(path)
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate that is no escaped byte (from JSON "\ud800", say)
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def skip_undecodable_name(path: str | Path, report: LoadReport, record: str | Path | None = None) -> bool:
+    """True, with one ``undecodable_name`` report row, when ``record`` (the part of ``path`` below
+    the folder given; by default ``path``) is not valid UTF-8: the reader skips that file."""
+    name = str(record if record is not None else path)
+    shown = safe_name(name)
+    if shown == name:
+        return False
+    report.add(safe_name(path), shown, "undecodable_name",
+               f"the name '{shown}' is not valid UTF-8 (bytes shown as \\x escapes); rename it to read it", "skipped")
+    return True

@@ -33,6 +33,9 @@ import pyarrow.json as pajson
 
 _CHUNK = 1 << 22
 _WS = (32, 9, 13, 10)
+#: Deeper records go to the per-record path (see :func:`check_depth`); COCO records nest a few levels.
+MAX_RECORD_DEPTH = 1000
+_NOT_A_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
 
 
 class FastPathUnavailable(Exception):
@@ -115,6 +118,7 @@ def split_records(data: bytearray, start: int, key: bytes | None = None, patch: 
     separators: list[np.ndarray] = []
     stop = None
     pos = start
+    carried = False  # the previous chunk patched this chunk's first byte (a '},' across the boundary)
     while pos < n and stop is None:
         chunk_stop = min(n, pos + _CHUNK)
         a = arr[pos : min(n, chunk_stop + 16)]
@@ -130,6 +134,8 @@ def split_records(data: bytearray, start: int, key: bytes | None = None, patch: 
             after = a[close + 1]
         limit = m if stop is None else stop - pos
         newlines = np.flatnonzero(a[:limit] == 10)
+        if carried:
+            newlines = newlines[newlines != 0]
         if len(newlines):
             raise FastPathUnavailable("records span several lines (pretty-printed JSON)")
         comma = close[after == 44]  # '},'
@@ -138,6 +144,7 @@ def split_records(data: bytearray, start: int, key: bytes | None = None, patch: 
         hits = comma[ok] + 1
         if patch:
             arr[hits + pos] = 10
+        carried = patch and bool(len(hits)) and int(hits[-1]) == m
         separators.append(hits + (pos - start))
         pos = chunk_stop
     if stop is None:
@@ -265,8 +272,29 @@ def duckdb_records(body: Body, select: str, warmup: Warmup) -> pa.Table:
     return table
 
 
+def check_depth(body: Body, limit: int = MAX_RECORD_DEPTH) -> None:
+    """:class:`FastPathUnavailable` when brackets in the body's records nest deeper than ``limit``.
+
+    pyarrow's JSON reader recurses in C++ and overflows the stack (a segmentation fault, not an
+    exception) on records nested some ten thousand levels deep. A record shorter than ``2 * limit``
+    bytes cannot nest that deep, so usual bodies cost one look at the record lengths; otherwise the
+    brackets are counted. Brackets inside strings count too: a false alarm only sends the file to
+    the per-record path, which reports properly."""
+    if body.records == 0:
+        return
+    edges = np.concatenate([[-1], body.separators, [body.stop - body.start]])
+    if np.diff(edges).max() <= 2 * limit:
+        return
+    brackets = bytes(body.view).translate(None, _NOT_A_BRACKET)
+    a = np.frombuffer(brackets, np.uint8)
+    depth = np.cumsum(np.where((a == 91) | (a == 123), 1, -1), dtype=np.int64)
+    if len(depth) and depth.max() > limit:
+        raise FastPathUnavailable(f"records nest deeper than {limit} levels")
+
+
 def pyarrow_records(body: Body, schema: pa.Schema | None) -> pa.Table:
     """Parse the body's records with pyarrow; ``schema`` fixes known fields, the rest are inferred."""
+    check_depth(body)
     parse = pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer")
     try:
         table = pajson.read_json(

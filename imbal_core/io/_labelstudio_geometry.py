@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from ..report import excerpt
 from ._files import as_float, is_number
 
 REGION_TYPES = ("rectanglelabels", "polygonlabels")
@@ -65,7 +66,7 @@ def region(kind: str, value: dict[str, Any], size: Size | None) -> Region:
         nums = [number(value.get(k)) for k in BOX_KEYS]
         rotation = number(value.get("rotation", 0))
         if None in nums or rotation is None or not math.isfinite(rotation):
-            found = ", ".join(f"{k}={value.get(k)!r:.20}" for k in (*BOX_KEYS, "rotation") if k in value) or "nothing"
+            found = ", ".join(f"{k}={excerpt(value.get(k), 40)}" for k in (*BOX_KEYS, "rotation") if k in value) or "nothing"
             raise BadResult("bad_box", f"rectangle needs numbers x, y, width, height; got {found}")
         box = (nums[0] * sx, nums[1] * sy, nums[2] * sx, nums[3] * sy)
         if rotation % 360 and all(math.isfinite(v) for v in box):
@@ -73,7 +74,7 @@ def region(kind: str, value: dict[str, Any], size: Size | None) -> Region:
         return Region(box, None)
     points = value.get("points")
     if not (isinstance(points, list) and len(points) >= 3 and all(_is_point(p) for p in points)):
-        raise BadResult("bad_polygon", f"polygon needs at least 3 [x, y] pairs of finite numbers; got {points!r:.60}")
+        raise BadResult("bad_polygon", f"polygon needs at least 3 [x, y] pairs of finite numbers; got {excerpt(points, 60)}")
     xs, ys = [float(p[0]) * sx for p in points], [float(p[1]) * sy for p in points]
     box = (min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
     return Region(box, shoelace(xs, ys) if size else None)

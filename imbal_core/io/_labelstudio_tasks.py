@@ -16,7 +16,7 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from ..report import LoadReport
+from ..report import LoadReport, excerpt
 from ._labelstudio_config import LabelConfig
 from ._labelstudio_geometry import number
 from .sniff import IMAGE_EXTENSIONS
@@ -32,7 +32,7 @@ def describe(value: Any) -> str:
         return "a list"
     if value is None:
         return "null"
-    return "text" if isinstance(value, str) else f"{value!r:.40}"
+    return "text" if isinstance(value, str) else excerpt(value, 40)
 
 
 def task_id(value: Any) -> str | None:
@@ -155,7 +155,9 @@ def annotator(who: Any) -> str | None:
     """``completed_by``: a user object gives its email (else its id), an id gives itself as text."""
     if isinstance(who, dict):
         email = who.get("email")
-        return email if isinstance(email, str) and email else annotator(who.get("id"))
+        if isinstance(email, str) and email:
+            return email
+        who = who.get("id")
     if who is None or isinstance(who, (dict, list)):
         return None
     return str(who)

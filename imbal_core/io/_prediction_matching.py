@@ -177,9 +177,12 @@ def match_predictions(predictions: Predictions, dataset: Dataset) -> Predictions
         _more(report, file, "unknown_image", len(unknown_img_keys) - MAX_REPORT_ROWS, "images")
     unknown_cls = known_img & ~cat_valid
     unknown_labels = Counter(pc.filter(labels, pa.array(unknown_cls)).to_pylist()) if unknown_cls.any() else Counter()
+    # A classifier naming a class the dataset lacks is wrong about that image (as scikit-learn counts
+    # it); a detection of such a class has no ground truth to meet (as pycocotools leaves it out).
+    classification = predictions.kind == "classification"
+    action = "counted as wrong predictions (a class of their own)" if classification else "left out of the evaluation"
     for label, count in unknown_labels.most_common():
-        report.add(file, label, "unknown_class", unknown_class_text(label, count, dataset, predictions.format),
-                   "left out of the evaluation")
+        report.add(file, label, "unknown_class", unknown_class_text(label, count, dataset, predictions.format), action)
 
     scores = table.column("scores").combine_chunks() if predictions.kind == "classification" else None
     class_names = predictions.class_names
@@ -197,10 +200,11 @@ def match_predictions(predictions: Predictions, dataset: Dataset) -> Predictions
 
     matched_images = np.zeros(dataset.num_images, dtype=bool)
     ok = known_img & cat_valid
-    if ok.any():
-        matched_images[img_np[ok].astype(np.int64)] = True
+    evaluated = known_img if classification else ok
+    if evaluated.any():
+        matched_images[img_np[evaluated].astype(np.int64)] = True
     missing = np.flatnonzero(~matched_images)
-    action = "left out of the metrics" if predictions.kind == "classification" else "evaluated as no detections"
+    action = "left out of the metrics" if classification else "evaluated as no detections"
     if len(missing):
         src = dataset.images.column("source_id").to_pylist()
         fname = dataset.images.column("file_name").to_pylist()

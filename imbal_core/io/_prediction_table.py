@@ -56,7 +56,7 @@ class Coverage:
     unknown_images: int  # distinct such images
     unknown_class_predictions: int  # rows (of known images) whose class the dataset does not have
     unknown_classes: int
-    images_with_predictions: int  # dataset images with at least one matched prediction
+    images_with_predictions: int  # dataset images with a matched prediction (classification: of any class)
     images_without_predictions: int  # dataset images with none
 
     def to_dict(self) -> dict[str, int]:

@@ -10,11 +10,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from ..dataset import SPLITS, UNASSIGNED, normalize_split
-from ..report import LoadError, LoadReport
-from ._files import decode_text, read_bytes
+from ..report import LoadError, LoadReport, excerpt
+from ._files import decode_text, parse_yaml, read_bytes
+from .paths import skip_undecodable_name
 from .sniff import IMAGE_EXTENSIONS
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -75,15 +74,7 @@ def _from_yaml(path: Path, report: LoadReport) -> Source:
         text = decode_text(read_bytes(path), path, report)
     except LoadError as exc:
         raise LoadError(str(exc), report, str(path)) from None
-    try:
-        doc = yaml.safe_load(text)
-    except RecursionError:
-        raise LoadError(f"{path}: not valid YAML — nested too deeply.", report, str(path)) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise LoadError(f"{path}: not valid YAML — {problem}{where}.", report, str(path)) from None
+    doc = parse_yaml(text, path, report)
     if not isinstance(doc, dict):
         kind = "empty" if doc is None else f"a {type(doc).__name__}"
         raise LoadError(f"{path}: not a YOLO data.yaml — the top level is {kind}, not a mapping.", report, str(path))
@@ -101,7 +92,7 @@ def _from_yaml(path: Path, report: LoadReport) -> Source:
             if entry is None or entry == "":
                 continue
             if not isinstance(entry, str):
-                report.add(path, key, "bad_split_entry", f"`{key}` entry {entry!r} is not a path", "split left out")
+                report.add(path, key, "bad_split_entry", f"`{key}` entry {excerpt(entry)} is not a path", "split left out")
                 continue
             target = _locate(entry, base, yaml_dir)
             if target is None:
@@ -131,7 +122,8 @@ def _names(doc: dict, path: Path, report: LoadReport) -> dict[int, str] | None:
             if isinstance(key, str) and key.strip().isdigit():
                 key = int(key)
             if not isinstance(key, int) or isinstance(key, bool) or key < 0:
-                report.add(path, f"names[{key!r}]", "bad_category", f"class index {key!r} is not a whole number ≥ 0", "skipped")
+                report.add(path, f"names[{excerpt(key)}]", "bad_category", f"class index {excerpt(key)} is not a whole number ≥ 0",
+                           "skipped")
                 continue
             pairs.append((key, value))
         pairs.sort(key=lambda pair: pair[0])
@@ -140,12 +132,16 @@ def _names(doc: dict, path: Path, report: LoadReport) -> dict[int, str] | None:
                         report, str(path))
     names = {}
     for index, value in pairs:
-        if value is None or str(value).strip() == "":
+        if isinstance(value, (dict, list)):
+            report.add(path, f"names[{index}]", "bad_category", f"class {index} is named by {excerpt(value)}, not text",
+                       f"named {str(index)!r}")
+            value = index
+        elif value is None or str(value).strip() == "":
             report.add(path, f"names[{index}]", "bad_category", f"class {index} has no name", f"named {str(index)!r}")
             value = index
         names[index] = str(value)
     if nc is not None and nc != len(names):
-        report.add(path, "nc", "nc_mismatch", f"`nc` is {nc!r} but `names` lists {len(names)} classes",
+        report.add(path, "nc", "nc_mismatch", f"`nc` is {excerpt(nc)} but `names` lists {len(names)} classes",
                    f"used the {len(names)} names")
     return names
 
@@ -284,6 +280,8 @@ def _walk(folder: str, suffixes: frozenset[str], report: LoadReport) -> list[str
             if e.name.startswith("."):
                 continue
             rel = os.path.join(rel_dir, e.name) if rel_dir else e.name
+            if skip_undecodable_name(e.path, report, rel):  # one such name must not sink the folder
+                continue
             if os.path.splitext(e.name)[1].lower() in suffixes:
                 found.append(rel)
             elif e.is_dir(follow_symlinks=False):

@@ -39,7 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..dataset import Dataset, build_dataset, condition_name
-from ..report import LoadError, LoadReport
+from ..report import LoadError, LoadReport, excerpt
 from ._conditions import ANNOTATED_AT_FIELDS, ANNOTATOR_FIELDS, GROUP_FIELDS, find_field, pick_conditions
 from ._files import split_from_name
 from ._labels import class_sort_key, codes, first_rows, normalized_splits, report_split_overlaps
@@ -48,6 +48,8 @@ from ._tables import LIST_SEPARATOR, RawTable, detect_column, is_empty_error, re
 IMAGE_FIELDS = ("image", "file_name", "filename", "file", "path", "image_path", "img", "image_id", "name")
 LABEL_FIELDS = ("label", "class", "category", "class_name", "target", "y")
 SPLIT_FIELDS = ("split", "subset", "set")
+#: Image sides are int32 in the canonical schema; a larger one is no image size.
+MAX_SIDE = 2**31 - 1
 _CORE = ("image", "label", "split", "group", "annotated_at", "annotator", "width", "height", "record")
 _EXTRA = "extra:"  # prefix of the other columns while rows are assembled: no clash with _CORE
 
@@ -267,9 +269,10 @@ def _sizes(values: pa.Array, key: str, records: pa.Array, report: LoadReport) ->
             number = None if value is None else float(value)
         except ValueError:
             number = float("nan")
-        if number is not None and not (number > 0 and number != float("inf")):
+        if number is not None and not (0 < number <= MAX_SIDE):
             report.add(_file(record), record, "bad_image_size",
-                       f"image {key} {value!r} is not a positive number", "set to unknown")
+                       f"image {key} {excerpt(value)} is not a positive number of at most {MAX_SIDE:,} pixels",
+                       "set to unknown")
             number = None
         out.append(None if number is None else round(number))
     return pa.array(out, pa.float64())

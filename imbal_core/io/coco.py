@@ -9,6 +9,12 @@
   Images whose rows disagree or name several backgrounds are reported with every value seen.
 - ``pixels`` is the mask area when the annotation has a segmentation (COCO's ``area`` is the mask
   area; where it is missing it is computed with pycocotools), null for box-only data.
+- Ids are int64: an image, category, or annotation ``image_id`` / ``category_id`` beyond that range
+  is reported (``bad_id`` / ``bad_category``) and its record skipped; an annotation's own id is only
+  its name, kept as text in ``source_id`` whatever its size. An image side beyond int32 is no size
+  (``bad_image_size``, set to unknown).
+- An object or a list where text is expected (``file_name``, ``split``, the group, a condition) is
+  never turned into text: it becomes unknown, one ``bad_field`` row per field says how many images.
 
 Large compact files take the fast path of :mod:`._jsonfast`; anything it does not handle, and
 every file below :data:`FAST_PATH_MIN_BYTES`, takes the per-record path, which also explains
@@ -28,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..dataset import Dataset, build_dataset
-from ..report import LoadError, LoadReport
+from ..report import LoadError, LoadReport, excerpt
 from ._conditions import ANNOTATED_AT_FIELDS, ANNOTATOR_FIELDS, GROUP_FIELDS, find_field, pick_conditions
 from ._files import as_float, is_number, parse_json, read_bytes, split_from_name
 
@@ -43,6 +49,12 @@ KNOWN_IMAGE_FIELDS = (
     "neg_category_ids", "not_exhaustive_category_ids",
 )
 _ANN_COLUMNS = ("id", "image_id", "category_id", "x", "y", "w", "h", "area", "iscrowd", "has_segmentation")
+#: Ids are int64 in the tables (the export's own id is kept as text in ``source_id``).
+ID_RANGE = (-(2**63), 2**63 - 1)
+#: Image sides are int32 in the canonical schema; a larger one is no image size.
+MAX_SIDE = 2**31 - 1
+#: Image fields read as text: a value that is an object or a list there is reported, set to unknown.
+TEXT_IMAGE_FIELDS = ("file_name", "split")
 
 
 @dataclass
@@ -135,11 +147,9 @@ def _python_images(records: list[Any], path: str, report: LoadReport) -> pa.Tabl
         if not isinstance(rec, dict):
             report.add(path, f"images[{i}]", "bad_record", f"image record is a {type(rec).__name__}, not an object", "skipped")
             continue
-        image_id = rec.get("id")
-        if isinstance(image_id, str) and image_id.strip().lstrip("-").isdigit():
-            image_id = int(image_id)
-        if not isinstance(image_id, int) or isinstance(image_id, bool):
-            report.add(path, f"images[{i}]", "bad_id", f"image id {image_id!r} is not a whole number", "skipped")
+        image_id, problem = _whole_id(rec.get("id"))
+        if problem:
+            report.add(path, f"images[{i}]", "bad_id", f"image id {problem}", "skipped")
             continue
         for key, value in rec.items():
             col = columns.get(key)
@@ -154,42 +164,87 @@ def _python_images(records: list[Any], path: str, report: LoadReport) -> pa.Tabl
         if key in columns:
             values = columns[key]
             for j, v in enumerate(values):
-                if v is not None and (not is_number(v) or v != v or v <= 0):
-                    num = as_float(v)
-                    if num is None or num != num or num <= 0:
-                        report.add(path, columns["id"][j], "bad_image_size", f"image {key} {v!r} is not a positive number", "set to unknown")
+                if v is not None and not _plausible_side(v):
+                    num = as_float(v) if not isinstance(v, (dict, list)) else None
+                    if num is None or not _plausible_side(num):
+                        report.add(path, columns["id"][j], "bad_image_size", _side_problem(key, v), "set to unknown")
                         values[j] = None
                     else:
                         values[j] = num
+    text_fields = {*TEXT_IMAGE_FIELDS,
+                   *(find_field(columns, fields) for fields in (GROUP_FIELDS, ANNOTATED_AT_FIELDS, ANNOTATOR_FIELDS))}
+    for key, values in columns.items():
+        if key not in ("id", "width", "height") and (key not in KNOWN_IMAGE_FIELDS or key in text_fields):
+            _drop_nested(key, values, columns["id"], key in text_fields, path, report)
     return pa.table({k: _to_arrow(v) for k, v in columns.items()})
 
 
+def _whole_id(value: Any) -> tuple[int | None, str | None]:
+    """An id as an int64-sized whole number (digits as text accepted), or (None, what is wrong)."""
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value) < 30:
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool):
+        return None, ("is missing" if value is None else f"{excerpt(value)} is not a whole number")
+    if not _is_id(value):
+        return None, f"{excerpt(value)} is beyond the 64-bit range of ids"
+    return value, None
+
+
+def _is_id(value: Any) -> bool:
+    """A whole number (not text) that fits an int64 id column."""
+    return isinstance(value, int) and not isinstance(value, bool) and ID_RANGE[0] <= value <= ID_RANGE[1]
+
+
+def _plausible_side(value: Any) -> bool:
+    return is_number(value) and 0 < value <= MAX_SIDE  # NaN fails both comparisons
+
+
+def _side_problem(key: str, value: Any) -> str:
+    return f"image {key} {excerpt(value)} is not a positive number of at most {MAX_SIDE:,} pixels"
+
+
+def _drop_nested(key: str, values: list[Any], ids: list[int], text: bool, path: str, report: LoadReport) -> None:
+    """Objects and lists in an image field that should hold text or numbers become null (one report row).
+
+    ``text``: the field is read as text (file name, split, group ...); otherwise a field holding
+    nothing but objects and lists is simply no condition."""
+    nested = [j for j, v in enumerate(values) if isinstance(v, (dict, list))]
+    if not nested:
+        return
+    for j in nested:
+        values[j] = None
+    if text or any(v is not None for v in values):
+        report.add(path, key, "bad_field", f"image `{key}` is an object or a list, not text, in {len(nested):,} "
+                   f"image(s) (first: image {ids[nested[0]]})", "set to unknown there")
+    else:
+        report.add(path, key, "condition_ignored", f"field `{key}` holds objects or lists, not text or numbers", "ignored")
+
+
 def _to_arrow(values: list[Any]) -> pa.Array:
-    """Python values to an Arrow array; mixed or nested types become text (JSON-like)."""
+    """Python values to an Arrow array; mixed types, or integers too large for int64, become text
+    (objects and lists there become null: their text is never built, it may be huge)."""
     try:
         return pa.array(values)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-        return pa.array([None if v is None else str(v) for v in values], pa.string())
+        return pa.array([None if v is None or isinstance(v, (dict, list)) else str(v) for v in values], pa.string())
 
 
 def _python_annotations(records: list[Any], path: str, report: LoadReport) -> tuple[pa.Table, dict[int, Any]]:
     cols: dict[str, list[Any]] = {c: [] for c in (*_ANN_COLUMNS, "annotated_at", "annotator", "source")}
     segs: dict[int, Any] = {}
     at_key = annotator_key = None
+    nested: dict[str, str] = {}  # column -> the first annotation where it was an object or a list
     for i, rec in enumerate(records):
         if not isinstance(rec, dict):
             report.add(path, f"annotations[{i}]", "bad_record", f"annotation record is a {type(rec).__name__}, not an object", "skipped")
             continue
         ann_id = rec.get("id", f"annotations[{i}]")
-        record = ann_id
+        record = _record_name(ann_id, i)
         ids = []
         for key in ("image_id", "category_id"):
-            value = rec.get(key)
-            if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-                value = int(value)
-            if not isinstance(value, int) or isinstance(value, bool):
-                what = "missing" if key not in rec else repr(value)
-                report.add(path, record, "bad_id", f"annotation {key} is {what}, not a whole number", "skipped")
+            value, problem = _whole_id(rec.get(key))
+            if problem:
+                report.add(path, record, "bad_id", f"annotation {key} {problem}", "skipped")
                 break
             ids.append(value)
         else:
@@ -199,11 +254,11 @@ def _python_annotations(records: list[Any], path: str, report: LoadReport) -> tu
             elif isinstance(box, (list, tuple)) and len(box) == 4 and all(is_number(v) for v in box):
                 x, y, w, h = (float(v) for v in box)
             else:
-                report.add(path, record, "bad_box", f"bbox {box!r} is not four numbers", "skipped")
+                report.add(path, record, "bad_box", f"bbox {excerpt(box)} is not four numbers", "skipped")
                 continue
             area = rec.get("area")
             if area is not None and not is_number(area):
-                report.add(path, record, "bad_area", f"area {area!r} is not a number", "recomputed or left unknown")
+                report.add(path, record, "bad_area", f"area {excerpt(area)} is not a number", "recomputed or left unknown")
                 area = None
             seg = rec.get("segmentation")
             has_seg = bool(seg) and isinstance(seg, (list, dict))
@@ -214,8 +269,8 @@ def _python_annotations(records: list[Any], path: str, report: LoadReport) -> tu
                 at_key = find_field(rec, ANNOTATED_AT_FIELDS)
             if annotator_key is None:
                 annotator_key = find_field(rec, ANNOTATOR_FIELDS)
-            cols["id"].append(ann_id if isinstance(ann_id, int) and not isinstance(ann_id, bool) else None)
-            cols["source"].append(str(ann_id))
+            cols["id"].append(ann_id if _is_id(ann_id) else None)
+            cols["source"].append(record)  # an id past int64 stays here, as text
             cols["image_id"].append(ids[0])
             cols["category_id"].append(ids[1])
             for k, v in (("x", x), ("y", y), ("w", w), ("h", h)):
@@ -226,8 +281,14 @@ def _python_annotations(records: list[Any], path: str, report: LoadReport) -> tu
             cols["has_segmentation"].append(has_seg)
             at = rec.get(at_key) if at_key else None
             who = rec.get(annotator_key) if annotator_key else None
-            cols["annotated_at"].append(None if at is None else str(at))
-            cols["annotator"].append(None if who is None else str(who))
+            for key, value in (("annotated_at", at), ("annotator", who)):
+                if isinstance(value, (dict, list)):
+                    nested[key] = nested.get(key) or record
+                    value = None
+                cols[key].append(None if value is None else str(value))
+    for key, first in nested.items():
+        report.add(path, first, "bad_field", f"annotation `{at_key if key == 'annotated_at' else annotator_key}` is an "
+                   "object or a list, not text", "set to unknown where it is")
     types = {"id": pa.int64(), "image_id": pa.int64(), "category_id": pa.int64(), "iscrowd": pa.bool_(),
              "has_segmentation": pa.bool_(), "annotated_at": pa.string(), "annotator": pa.string(), "source": pa.string()}
     table = pa.table({k: pa.array(v, types.get(k, pa.float64())) for k, v in cols.items()})
@@ -235,6 +296,13 @@ def _python_annotations(records: list[Any], path: str, report: LoadReport) -> tu
 
 
 # --------------------------------------------------------------------------- assembling
+
+
+def _record_name(ann_id: Any, index: int) -> str:
+    """The annotation's own id as text (text or a number), else its position."""
+    if isinstance(ann_id, (str, int, float)) and not isinstance(ann_id, bool):
+        return str(ann_id)
+    return f"annotations[{index}]"
 
 
 def _assemble(parsed: list[_Parsed], report: LoadReport) -> Dataset:
@@ -299,10 +367,11 @@ def _categories(parsed: list[_Parsed], report: LoadReport) -> tuple[dict[str, li
         ids: dict[int, int] = {}
         id_of_name: dict[str, int] = {}
         for i, rec in enumerate(p.categories):
-            if not isinstance(rec, dict) or not isinstance(rec.get("id"), int) or isinstance(rec.get("id"), bool):
-                report.add(p.file, f"categories[{i}]", "bad_category", f"category record {rec!r:.80} has no whole-number id", "skipped")
+            cid = rec.get("id") if isinstance(rec, dict) else None
+            if not _is_id(cid):
+                report.add(p.file, f"categories[{i}]", "bad_category",
+                           f"category record {excerpt(rec)} has no whole-number id in the 64-bit range", "skipped")
                 continue
-            cid = rec["id"]
             name = rec.get("name")
             if not isinstance(name, str) or not name.strip():
                 report.add(p.file, cid, "bad_category", f"category {cid} has no name; named {str(cid)!r}", "kept")
@@ -344,7 +413,7 @@ def _images(p: _Parsed, report: LoadReport) -> tuple[dict[str, Any], dict]:
     col = lambda key: table.column(key) if key in names else pa.nulls(n, pa.string())  # noqa: E731
     from_name = split_from_name(p.file)
     if "split" in names:
-        split = pc.cast(table.column("split"), pa.string())
+        split = _text(table.column("split").combine_chunks(), "split", p.file, report)
         if from_name:
             split = pc.fill_null(split, from_name)
     else:
@@ -358,25 +427,47 @@ def _images(p: _Parsed, report: LoadReport) -> tuple[dict[str, Any], dict]:
     if scene is not None and "scene" not in conditions:
         conditions["scene"] = scene
     order = np.argsort(ids, kind="stable")
+    text = lambda key: _text(col(key), key, p.file, report) if key else pa.nulls(n, pa.string())  # noqa: E731
     out = {
         "n": n,
         "source_id": pc.cast(pa.array(ids), pa.string()),
-        "file_name": pc.cast(col("file_name"), pa.string()),
-        "width": pc.cast(col("width"), pa.float64()) if "width" in names else pa.nulls(n, pa.float64()),
-        "height": pc.cast(col("height"), pa.float64()) if "height" in names else pa.nulls(n, pa.float64()),
+        "file_name": text("file_name" if "file_name" in names else None),
+        "width": _side(table, "width", ids, p.file, report),
+        "height": _side(table, "height", ids, p.file, report),
         "split": split,
-        "group": _text(col(group_key)) if group_key else pa.nulls(n, pa.string()),
-        "annotated_at": _text(col(at_key)) if at_key else pa.nulls(n, pa.string()),
-        "annotator": _text(col(who_key)) if who_key else pa.nulls(n, pa.string()),
+        "group": text(group_key),
+        "annotated_at": text(at_key),
+        "annotator": text(who_key),
         "conditions": conditions,
     }
     return out, (ids[order], order)
 
 
-def _text(arr) -> pa.Array:
+def _text(arr, key: str, file: str, report: LoadReport) -> pa.Array:
+    """A column as text; one of objects or lists (the fast path infers those) is reported and left unknown."""
     from ._conditions import as_text
 
+    if pa.types.is_nested(arr.type):
+        valid = arr.is_valid()
+        if pc.any(valid).as_py():
+            report.add(file, key, "bad_field", f"image `{key}` is an object or a list, not text, in "
+                       f"{pc.sum(valid).as_py():,} image(s)", "set to unknown there")
+        return pa.nulls(len(arr), pa.string())
     return as_text(arr)
+
+
+def _side(table: pa.Table, key: str, ids: np.ndarray, file: str, report: LoadReport) -> pa.Array:
+    """Image width or height as float; values outside 1..MAX_SIDE (the fast path reads any number) are reported, null."""
+    if key not in table.schema.names:
+        return pa.nulls(len(ids), pa.float64())
+    values = pc.cast(table.column(key), pa.float64()).combine_chunks()
+    number = values.to_numpy(zero_copy_only=False)
+    bad = values.is_valid().to_numpy(zero_copy_only=False) & ~((number > 0) & (number <= MAX_SIDE))
+    if not bad.any():
+        return values
+    for j in np.flatnonzero(bad).tolist():
+        report.add(file, int(ids[j]), "bad_image_size", _side_problem(key, float(number[j])), "set to unknown")
+    return pa.array(np.where(bad, np.nan, number), mask=bad | values.is_null().to_numpy(zero_copy_only=False))
 
 
 def _scene_condition(p: _Parsed, ids: np.ndarray, report: LoadReport) -> pa.Array | None:
@@ -384,20 +475,28 @@ def _scene_condition(p: _Parsed, ids: np.ndarray, report: LoadReport) -> pa.Arra
     if not p.scene_annotations:
         return None
     names = {}
-    for c in p.scene_categories or []:
-        if isinstance(c, dict) and "id" in c:
-            names[c["id"]] = str(c.get("name", c["id"]))
+    for c in p.scene_categories if isinstance(p.scene_categories, list) else []:
+        if isinstance(c, dict) and _scene_id(c.get("id")) is not None:
+            name = c.get("name", c["id"])
+            names[c["id"]] = name if isinstance(name, str) else str(c["id"])
     votes: dict[int, Counter] = {}
     undeclared: Counter = Counter()
-    for rec in p.scene_annotations:
-        if not isinstance(rec, dict):
-            continue
-        bg = rec.get("background_ids")
+    bad = 0
+    for rec in p.scene_annotations if isinstance(p.scene_annotations, list) else []:
+        image_id = _scene_id(rec.get("image_id")) if isinstance(rec, dict) else None
+        bg = rec.get("background_ids") if image_id is not None else None
         bg = bg if isinstance(bg, list) else [bg] if bg is not None else []
-        for b in bg:
+        usable = [b for b in bg if _scene_id(b) is not None]
+        if image_id is None or len(usable) < len(bg):
+            bad += 1
+        for b in usable:
             if b not in names:
                 undeclared[b] += 1
-        votes.setdefault(rec.get("image_id"), Counter()).update(bg)
+        if image_id is not None:
+            votes.setdefault(image_id, Counter()).update(usable)
+    if bad:
+        report.add(p.file, "scene_annotations", "bad_record", f"{bad:,} scene annotation(s) have an image_id or "
+                   "background id that is not a whole number or a name", "left out of the scene condition")
     for b, count in undeclared.items():
         report.add(p.file, f"background {b}", "undeclared_scene",
                    f"scene background id {b} is used {count} times but not declared in scene_categories", f"kept as {str(b)!r}")
@@ -415,6 +514,13 @@ def _scene_condition(p: _Parsed, ids: np.ndarray, report: LoadReport) -> pa.Arra
             report.add(p.file, image_id, "multi_valued_condition",
                        f"scene has several values ({seen})", f"kept the most frequent, {label!r}")
     return pa.array(values, pa.string())
+
+
+def _scene_id(value: Any) -> int | str | None:
+    """A scene or image id usable as a key: a whole number or short text."""
+    if _is_id(value):
+        return value
+    return value if isinstance(value, str) and len(value) <= 200 else None
 
 
 def _annotations(p: _Parsed, images: tuple, cats: dict[int, int], report: LoadReport, offset: int) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..dataset import UNASSIGNED, Dataset, build_dataset
-from ..report import LoadError, LoadReport
+from ..report import LoadError, LoadReport, excerpt
 from ._files import read_text
 
 FILE_NAME = "imageclasslist.txt"
@@ -106,7 +106,7 @@ def _read_file(path: Path, images: dict, anns: dict, seen: dict[str, str], repor
             continue
         name, class_code, light, place, split = row
         if name in seen:
-            report.add(path, record, "duplicate_id", f"image {name!r} is already listed at {seen[name]}", "skipped")
+            report.add(path, record, "duplicate_id", f"image {excerpt(name)} is already listed at {seen[name]}", "skipped")
             continue
         seen[name] = record
         anns["image"].append(len(images["source_id"]))
@@ -127,13 +127,13 @@ def _parse_row(tokens: list[str], line: str, record: str, path: Path, report: Lo
     codes = []
     for field_name, token in zip(FIELDS[1:], tokens[1:]):
         if not (token.isascii() and token.isdigit()):
-            report.add(path, record, "bad_line", f"{field_name} code {token!r} is not a whole number", "skipped")
+            report.add(path, record, "bad_line", f"{field_name} code {excerpt(token)} is not a whole number", "skipped")
             return None
-        codes.append(int(token))
+        codes.append(int(token) if len(token) <= 18 else token)  # a longer one is no code (and int() may refuse it)
     class_code, light_code, place_code, split_code = codes
     if class_code not in CLASSES:
         report.add(path, record, "unknown_class",
-                   f"class code {class_code} is not one of 1..{len(CLASSES)}", "skipped")
+                   f"class code {_code_text(class_code)} is not one of 1..{len(CLASSES)}", "skipped")
         return None
     values = []
     for field_name, code, table, fallback in (
@@ -143,7 +143,11 @@ def _parse_row(tokens: list[str], line: str, record: str, path: Path, report: Lo
     ):
         if code not in table:
             report.add(path, record, "unknown_code",
-                       f"{field_name} code {code} is not one of {min(table)}..{max(table)}",
+                       f"{field_name} code {_code_text(code)} is not one of {min(table)}..{max(table)}",
                        f"kept with {field_name} {fallback or 'unknown'}")
         values.append(table.get(code, fallback))
     return (tokens[0], class_code, *values)
+
+
+def _code_text(code: int | str) -> str:
+    return str(code) if isinstance(code, int) else excerpt(code, 24)

@@ -11,6 +11,8 @@
   (``a/apartment_building/outdoor``), so equal leaf names in different branches stay apart.
   Images with no class folder (directly in the root or a split folder) are skipped
   (``no_class_folder``). A class folder with nothing in it is a declared class with no images.
+- A file or folder whose name is not valid UTF-8 is skipped with one ``undecodable_name`` row
+  (its name shown with ``\\x`` escapes); the rest of the tree is read.
 - Symbolic links are followed only while they stay inside the root (``symlink_outside_root``
   otherwise: skipped); a link loop is visited once.
 - Sizes are read from image headers with Pillow, without decoding (about 50 µs per image from a
@@ -18,13 +20,13 @@
   trees of up to :data:`SIZE_READ_LIMIT` images and otherwise leaves them unknown with one
   ``sizes_not_read`` row: sizes matter little for classification, and a first look at a big tree
   should not wait on a million header reads. ``True`` / ``False`` force it. An unreadable header
-  leaves the size unknown (``unreadable_image``).
+  leaves the size unknown (``unreadable_image``). Only headers are read, so images past Pillow's
+  decompression-bomb limit (a 20000 x 20000 aerial photo) have their size like any other.
 - Classes are sorted by name (numbers by value); ``file_name`` is the path below the root.
 """
 from __future__ import annotations
 
 import os
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Sequence
@@ -33,6 +35,8 @@ from ..dataset import SPLITS, UNASSIGNED, Dataset, build_dataset, normalize_spli
 from ..report import LoadError, LoadReport
 from ._files import split_from_name
 from ._labels import class_sort_key
+from .paths import safe_name, skip_undecodable_name
+from .rasters import ImageError, open_header
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
 SIZE_READ_LIMIT = 20_000
@@ -103,6 +107,8 @@ def _walk(root: Path, report: LoadReport) -> _Tree:
         subfolders = []
         for entry in entries:
             rel = "/".join((*parts, entry.name))
+            if skip_undecodable_name(entry.path, report, rel):
+                continue
             if entry.name.startswith("."):
                 tree.ignored.append(rel)
                 continue
@@ -110,7 +116,7 @@ def _walk(root: Path, report: LoadReport) -> _Tree:
             if entry.is_symlink():
                 target = os.path.realpath(entry.path)
                 if os.path.commonpath([real_root, target]) != real_root:
-                    report.add(root, rel, "symlink_outside_root", f"link points outside the root, to {target}", "skipped")
+                    report.add(root, rel, "symlink_outside_root", f"link points outside the root, to {safe_name(target)}", "skipped")
                     continue
                 if os.path.isdir(target):
                     if target in visited:
@@ -171,20 +177,15 @@ def _sizes(paths: list[str], names: list[str], read_sizes: bool | str, report: L
                    f"{n:,} images: more than {SIZE_READ_LIMIT:,}, so their headers were not read",
                    "sizes left unknown (pass read_sizes=True to read them)")
         return [None] * n, [None] * n
-    from PIL import Image
-
     widths: list[int | None] = []
     heights: list[int | None] = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # Pillow's DecompressionBombWarning: only the header is read
-        for path, name in zip(paths, names):
-            try:
-                with Image.open(path) as image:
-                    width, height = image.size
-            except Exception as exc:  # any format error: the image stays, its size unknown
-                report.add(path, name, "unreadable_image", f"image header cannot be read ({type(exc).__name__}: {exc})",
-                           "kept, size unknown")
-                width = height = None
-            widths.append(width)
-            heights.append(height)
+    for path, name in zip(paths, names):
+        try:
+            with open_header(path) as image:
+                width, height = image.size
+        except ImageError as exc:  # the image stays, its size unknown
+            report.add(path, name, "unreadable_image", f"image header cannot be read ({exc})", "kept, size unknown")
+            width = height = None
+        widths.append(width)
+        heights.append(height)
     return widths, heights

@@ -8,13 +8,17 @@ formats whose EXIF block Pillow reads with the header (JPEG, MPO, WebP, TIFF); f
 would mean decoding the image.
 
 A file that cannot be opened, is not an image, or whose header is corrupt gives ``None``; the
-caller decides what to report. About 35 µs a file on a local disk, so no thread pool: the
-header parsers hold the GIL and threads were measured slower.
+caller decides what to report. Only the header is read, so Pillow's decompression-bomb limit does
+not apply: a 20000 x 20000 aerial image has its size like any other (see :mod:`.rasters`).
+About 35 µs a file on a local disk, so no thread pool: the header parsers hold the GIL and
+threads were measured slower.
 """
 from __future__ import annotations
 
 import logging
 from pathlib import Path
+
+from .rasters import open_header
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +30,8 @@ _EXIF_IN_HEADER = frozenset({"JPEG", "MPO", "WEBP", "TIFF"})
 
 def image_size(path: str | Path) -> tuple[int, int] | None:
     """``(width, height)`` in pixels of the upright image at ``path``, or None when unreadable."""
-    from PIL import Image
-
     try:
-        with Image.open(path) as image:
+        with open_header(path) as image:
             width, height = image.size
             if image.format in _EXIF_IN_HEADER:
                 orientation = image.getexif().get(_EXIF_ORIENTATION)

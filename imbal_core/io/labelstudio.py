@@ -43,7 +43,7 @@ from typing import Any, Sequence
 import pyarrow as pa
 
 from ..dataset import Dataset, build_dataset
-from ..report import LoadError, LoadReport
+from ..report import LoadError, LoadReport, excerpt
 from ._conditions import GROUP_FIELDS, find_field, pick_conditions
 from ._files import parse_json, read_bytes
 from ._labelstudio_config import LabelConfig, parse_label_config
@@ -153,7 +153,7 @@ def _read_task(path: str, i: int, task: Any, state: _State, report: LoadReport, 
         return False
     tid = task_id(task.get("id"))
     if tid is None:
-        found = "missing" if "id" not in task else f"{task['id']!r:.40}"
+        found = "missing" if "id" not in task else excerpt(task['id'], 40)
         report.add(path, f"tasks[{i}]", "bad_id", f"task id is {found}, not a whole number", "skipped")
         return False
     record = f"task {tid}"
@@ -222,21 +222,21 @@ def _read_annotation(
         if size:
             sizes.append(size)
         elif "original_width" in res or "original_height" in res:
-            report.add(path, rec, "bad_image_size", f"original size {res.get('original_width')!r:.20} x "
-                       f"{res.get('original_height')!r:.20} is not two positive numbers", "set to unknown")
+            report.add(path, rec, "bad_image_size", f"original size {excerpt(res.get('original_width'), 40)} x "
+                       f"{excerpt(res.get('original_height'), 40)} is not two positive numbers", "set to unknown")
         if kind in REGION_TYPES:
             state.has_regions = True
             regions.append((rec, kind, value, size))
         elif kind == "choices":
             chosen = labels_of(value.get("choices"))
             if not chosen:
-                report.add(path, rec, "no_label", f"choices result has no chosen value ({value.get('choices')!r:.60})", "skipped")
+                report.add(path, rec, "no_label", f"choices result has no chosen value ({excerpt(value.get('choices'), 60)})", "skipped")
             from_name = res.get("from_name") if isinstance(res.get("from_name"), str) and res["from_name"].strip() else "choice"
             state.choices.extend(_Row(row, c, rec, path, from_name=from_name) for c in chosen)
         elif kind is None:
             report.add(path, rec, "bad_result", "result has no `type`", "skipped")
         else:
-            types[f"{kind!s:.40}"] += 1
+            types[kind if isinstance(kind, str) and len(kind) <= 40 else excerpt(kind, 40)] += 1
     if sizes:
         image.size = sizes[0]
         if len(set(sizes)) > 1:
@@ -256,7 +256,7 @@ def _add_region(path: str, row: int, rec: str, kind: str, value: dict, size: tup
         return
     labels = labels_of(value.get(kind))
     if not labels:
-        report.add(path, rec, "no_label", f"region has no label ({kind} is {value.get(kind)!r:.60})", "skipped")
+        report.add(path, rec, "no_label", f"region has no label ({kind} is {excerpt(value.get(kind), 60)})", "skipped")
         return
     if found.rotation:
         space = "" if size else " (in normalised coordinates: the image size is unknown)"

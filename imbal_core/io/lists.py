@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..dataset import UNASSIGNED, Dataset, build_dataset
-from ..report import LoadError, LoadReport
+from ..report import LoadError, LoadReport, excerpt
 from ._files import read_bytes, decode_text, read_text, split_from_name
 from ._labels import first_rows, report_split_overlaps
 
@@ -113,14 +113,20 @@ def _read_names(path: Path, report: LoadReport) -> dict[int, str]:
     split = [ln.split(None, 1) for _, ln in lines]
     tail = [ln.rsplit(None, 1) for _, ln in lines]
     if all(len(p) == 2 and _INTEGER.fullmatch(p[0]) for p in split):
-        pairs = [(int(p[0]), p[1].strip()) for p in split]
+        pairs = [(p[0], p[1].strip()) for p in split]
     elif all(len(p) == 2 and _INTEGER.fullmatch(p[1]) for p in tail):
-        pairs = [(int(p[1]), p[0].strip()) for p in tail]
+        pairs = [(p[1], p[0].strip()) for p in tail]
     else:
         pairs = [(i, ln) for i, (_, ln) in enumerate(lines)]
     names: dict[int, str] = {}
     taken: set[str] = set()
     for (number, _), (index, name) in zip(lines, pairs):
+        if isinstance(index, str):  # digits: an index no label can hold (more than 18 digits) is never used
+            if not re.fullmatch(_LABEL, index):
+                report.add(path, f"{path}:{number}", "bad_line", f"index {excerpt(index)} is beyond what a label can be "
+                           "(at most 18 digits)", "skipped")
+                continue
+            index = int(index)
         if index in names:
             report.add(path, f"{path}:{number}", "duplicate_id", f"index {index} is named again ({name!r})",
                        f"kept {names[index]!r}")

@@ -14,14 +14,21 @@ per pixel; a class-names file says which index is which class.
 - ``background`` ("auto"): the index not counted as a class — "auto" takes every index named
   like background (:data:`BACKGROUND_NAMES`), an index or a name picks one, None counts every
   named index. ``ignore_index`` (255) is never counted (void pixels), whatever its name.
-- Each mask is read and counted with NumPy, one image at a time (nothing but the counts is kept):
-  ``np.bincount`` over the pixels. Per image and class present, one annotation: ``pixels`` = the
-  class's pixel count (also ``area``), the box = the extent of those pixels, no iscrowd. A semantic
-  mask has no instances, so "instances" of a class are the images holding it.
+- Each mask is read and counted with NumPy, one image at a time (nothing but the counts is kept),
+  in strips of rows (:mod:`.rasters`): a histogram of each strip, added up. Per image and class
+  present, one annotation: ``pixels`` = the class's pixel count (also ``area``), the box = the
+  extent of those pixels, no iscrowd. A semantic mask has no instances, so "instances" of a class
+  are the images holding it.
+- Size: a mask of up to :data:`MAX_MASK_PIXELS` pixels (1,073,741,824 = 32768 x 32768, the
+  :data:`.rasters.MAX_LABEL_PIXELS` limit; ``max_pixels`` sets another) is read, far past
+  Pillow's decompression-bomb limit of about 179 million: a 20000 x 20000 aerial mask is
+  legitimate. It holds its stored size in memory while read (1 byte a pixel for 8-bit masks, so
+  400 MB for that one) plus one strip; a larger mask is skipped (``mask_too_large``).
 - Counts are in mask pixels: masks stored at a lower resolution than their images (as the lanes
   sample's, at half size) count proportionally fewer pixels.
-- Problems: a PNG that is not single-channel (an RGB colour mask) or cannot be read is skipped
-  (``not_a_label_mask`` / ``unreadable_image``); pixels of an index the names file does not name
+- Problems: a PNG that is not single-channel (an RGB colour mask) or cannot be read (empty,
+  truncated, not a PNG) is skipped (``not_a_label_mask`` / ``unreadable_image``), and so is a file
+  whose name is not valid UTF-8 (``undecodable_name``); pixels of an index the names file does not name
   are left out (``unknown_class_index``, one row per file with the indices and pixels); a
   repeated class name keeps its first index (``duplicate_class``, the later index is skipped).
 """
@@ -37,11 +44,17 @@ import numpy as np
 from ..dataset import SPLITS, UNASSIGNED, Dataset, build_dataset, normalize_split
 from ..report import LoadError, LoadReport
 from ._files import read_text
+from .paths import skip_undecodable_name
+from .rasters import MAX_LABEL_PIXELS, ImageError, ImageTooLarge, LabelImage, open_label_image
 
 CLASS_FILES = ("classes.txt", "class_names.txt", "classnames.txt", "labels.txt", "labelmap.txt", "names.txt",
                "classes.csv")
 BACKGROUND_NAMES = frozenset({"background", "_background_", "bg", "unlabeled", "unlabelled", "void", "ignore"})
 MASK_DIR = "masks"
+#: The most pixels a mask may have (32768 x 32768); ``max_pixels`` sets another limit per call.
+MAX_MASK_PIXELS = MAX_LABEL_PIXELS
+#: The largest class index a mask can hold (16-bit PNG); a names file naming a larger one is reported.
+MAX_CLASS_INDEX = 2**16 - 1
 _INDEXED = re.compile(r"^\s*(\d+)\s*[:,;\t ]\s*(.+?)\s*$")
 _LABEL_MODES = frozenset({"L", "P", "I", "I;16", "I;16B", "I;16L"})
 
@@ -49,13 +62,14 @@ _LABEL_MODES = frozenset({"L", "P", "I", "I;16", "I;16B", "I;16L"})
 @dataclass(frozen=True)
 class MaskItem:
     """One decoded mask: its name (path below the mask folder, without extension), split and
-    label map; ``names`` are the class names by index and ``counted`` the indices that are classes."""
+    ``image`` (read it with ``image.strips()``; open only until the iteration moves on);
+    ``names`` are the class names by index and ``counted`` the indices that are classes."""
 
     name: str
     path: Path
     relative: str
     split: str
-    labels: np.ndarray
+    image: LabelImage
     names: tuple[str, ...]
     counted: tuple[int, ...]
 
@@ -101,6 +115,8 @@ def _layout(path: Path, classes: str | Path | None, report: LoadReport) -> _Layo
         rel = file.relative_to(root)
         if any(part.startswith(".") for part in rel.parts) or not file.is_file() or file.suffix.lower() != ".png":
             continue
+        if skip_undecodable_name(file, report, rel.as_posix()):
+            continue
         split = own_split
         if len(rel.parts) > 1 and normalize_split(rel.parts[0]) in SPLITS:
             split = normalize_split(rel.parts[0])
@@ -122,6 +138,10 @@ def read_class_names(path: Path, report: LoadReport) -> dict[int, str]:
                 if line == body[0][0]:
                     continue  # a header line
                 report.add(path, f"{path.name}:{line}", "bad_line", "line does not start with a class index", "skipped")
+                continue
+            if len(m.group(1).lstrip("0")) > 5 or int(m.group(1)) > MAX_CLASS_INDEX:  # no mask pixel can hold it
+                report.add(path, f"{path.name}:{line}", "bad_line", f"class index {m.group(1)[:20]} is beyond "
+                           f"{MAX_CLASS_INDEX:,}, the largest a 16-bit mask holds", "skipped")
                 continue
             names[int(m.group(1))] = m.group(2).split(":", 1)[0].strip() if path.name == "labelmap.txt" else m.group(2)
         return names
@@ -182,10 +202,9 @@ def _check_options(ignore_index: Any) -> None:
 
 
 def iter_masks(paths: Sequence[str | Path], report: LoadReport, classes: str | Path | None = None,
-               ignore_index: int | None = 255, background: Any = "auto") -> Iterator[MaskItem]:
+               ignore_index: int | None = 255, background: Any = "auto",
+               max_pixels: int | None = MAX_MASK_PIXELS) -> Iterator[MaskItem]:
     """Decode the masks one at a time (see the module docstring for the layout and options)."""
-    from PIL import Image, UnidentifiedImageError
-
     _check_options(ignore_index)
     for given in paths:
         layout = _layout(Path(given), classes, report)
@@ -193,46 +212,56 @@ def iter_masks(paths: Sequence[str | Path], report: LoadReport, classes: str | P
         for file, split in layout.files:
             rel = file.relative_to(layout.root).as_posix()
             try:
-                with Image.open(file) as img:
-                    if img.mode not in _LABEL_MODES:
+                with open_label_image(file, max_pixels) as image:
+                    if image.mode not in _LABEL_MODES:
                         report.add(file, rel, "not_a_label_mask",
-                                   f"mask is {img.mode}, not a single channel of class indices (a colour mask?)", "skipped")
+                                   f"mask is {image.mode}, not a single channel of class indices (a colour mask?)", "skipped")
                         continue
-                    labels = np.asarray(img)
-            except (OSError, UnidentifiedImageError, ValueError) as exc:
-                report.add(file, rel, "unreadable_image", f"mask cannot be read ({exc})", "skipped")
-                continue
-            yield MaskItem(rel.rsplit(".", 1)[0], file, rel, split, labels, names, counted)
+                    image.load()
+                    yield MaskItem(rel.rsplit(".", 1)[0], file, rel, split, image, names, counted)
+            except ImageError as exc:
+                code = "mask_too_large" if isinstance(exc, ImageTooLarge) else "unreadable_image"
+                report.add(file, rel, code, f"mask cannot be read: {exc}", "skipped")
 
 
 def _regions(item: MaskItem, report: LoadReport, ignore_index: int | None) -> list[tuple[int, int, tuple[int, int, int, int]]]:
-    """(class index, pixels, box x, y, w, h) of every counted class present in the mask."""
-    flat = item.labels.ravel()
-    counts = np.bincount(flat.astype(np.int64, copy=False), minlength=len(item.names))
-    known = set(range(len(item.names)))
-    stray = [i for i in np.flatnonzero(counts) if i not in known or not item.names[i]]
-    stray = [int(i) for i in stray if i != ignore_index]
+    """(class index, pixels, box x, y, w, h) of every counted class present in the mask, counted
+    strip by strip (a histogram and the rows and columns each class reaches)."""
+    totals: dict[int, int] = {}
+    extent: dict[int, list[int]] = {}  # index -> [x0, y0, x1, y1], inclusive
+    counted = set(item.counted)
+    for top, strip, values, pixels in item.image.counted_strips():
+        for value, n in zip(values.tolist(), pixels.tolist()):
+            totals[value] = totals.get(value, 0) + n
+            if value not in counted:
+                continue
+            hit = strip == value
+            rows = np.flatnonzero(hit.any(axis=1))
+            cols = np.flatnonzero(hit.any(axis=0))
+            box = [int(cols[0]), top + int(rows[0]), int(cols[-1]), top + int(rows[-1])]
+            old = extent.setdefault(value, box)
+            if old is not box:
+                extent[value] = [min(old[0], box[0]), min(old[1], box[1]), max(old[2], box[2]), max(old[3], box[3])]
+    stray = sorted(v for v in totals if v != ignore_index and not (0 <= v < len(item.names) and item.names[v]))
     if stray:
-        pixels = int(counts[stray].sum())
+        pixels = sum(totals[v] for v in stray)
         report.add(item.path, item.relative, "unknown_class_index",
                    f"{pixels:,} pixels hold indices the class-names file does not name: {stray[:10]}", "skipped")
     out = []
     for index in item.counted:
-        if index < len(counts) and counts[index]:
-            hit = item.labels == index
-            rows = np.flatnonzero(hit.any(axis=1))
-            cols = np.flatnonzero(hit.any(axis=0))
-            box = (int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1))
-            out.append((index, int(counts[index]), box))
+        if totals.get(index):
+            x0, y0, x1, y1 = extent[index]
+            out.append((index, totals[index], (x0, y0, x1 - x0 + 1, y1 - y0 + 1)))
     return out
 
 
 def read_masks(paths: Sequence[str | Path], report: LoadReport | None = None, classes: str | Path | None = None,
-               ignore_index: int | None = 255, background: Any = "auto") -> Dataset:
+               ignore_index: int | None = 255, background: Any = "auto", max_pixels: int | None = MAX_MASK_PIXELS) -> Dataset:
     """Read folders of semantic-mask PNGs into one segmentation dataset (see the module docstring).
 
     ``classes`` (None: found beside the masks): the class-names file; ``ignore_index`` (255): the
-    void index, never counted; ``background`` ("auto"): the index (or name) that is not a class.
+    void index, never counted; ``background`` ("auto"): the index (or name) that is not a class;
+    ``max_pixels`` (:data:`MAX_MASK_PIXELS`): the largest mask read, in pixels (None: no limit).
     """
     report = report if report is not None else LoadReport()
     if not paths:
@@ -245,7 +274,7 @@ def read_masks(paths: Sequence[str | Path], report: LoadReport | None = None, cl
     sources = []
     for given in paths:
         sources.append(str(given))
-        for item in iter_masks([given], report, classes, ignore_index, background):
+        for item in iter_masks([given], report, classes, ignore_index, background, max_pixels):
             if names_seen is None:
                 names_seen = item.names
                 for index in item.counted:
@@ -256,8 +285,8 @@ def read_masks(paths: Sequence[str | Path], report: LoadReport | None = None, cl
             image = len(images["source_id"])
             images["source_id"].append(item.name)
             images["file_name"].append(item.relative)
-            images["height"].append(int(item.labels.shape[0]))
-            images["width"].append(int(item.labels.shape[1]))
+            images["height"].append(item.image.height)
+            images["width"].append(item.image.width)
             images["split"].append(item.split)
             for index, pixels, (x, y, w, h) in _regions(item, report, ignore_index):
                 anns["image"].append(image)

@@ -45,7 +45,9 @@ Nothing is dropped silently: predictions for images or classes the dataset does 
 a null id and are listed in the report (``unknown_image``, ``unknown_class``: one row per image
 or class, with the number of predictions), as are dataset images without any prediction
 (``image_without_predictions``) and unreadable records (``bad_record``, ``bad_line``). Analyses
-use :meth:`Predictions.matched`. :attr:`Predictions.coverage` holds the counts.
+use :meth:`Predictions.matched`. :attr:`Predictions.coverage` holds the counts. A detection of
+an unknown class is left out of the evaluation (pycocotools does the same); a classification of
+an unknown class is a wrong prediction, counted under a class of its own (scikit-learn does the same).
 
 The code lives in parts, each importable from here: the table and its dataclasses
 (``_prediction_table``), one reader per format (``_prediction_coco``, ``_prediction_yolo``,

@@ -5,6 +5,7 @@ nothing matches, :class:`LoadError` lists what is supported.
 """
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Sequence
@@ -15,6 +16,23 @@ IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", "
 _HEAD = 1 << 16
 _LIST_LINE = re.compile(rb"^\S.*\s+-?\d+\s*$")
 _EXDARK_HEADER = re.compile(rb"^\s*name\s*\|\s*class\s*\|", re.IGNORECASE)
+_FIRST_TAG = re.compile(rb"<([A-Za-z_][\w.-]*)")  # skips <?xml ...?>, <!-- --> and <!DOCTYPE>
+_NUMBER = re.compile(r"-?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?", re.IGNORECASE)  # a value in a KITTI / MOT line
+_BELOW_LIMIT = 5000  # entries looked at when searching a folder's sub-folders for CVAT / Labelme files
+
+
+def looks_like_cvat(head: bytes) -> bool:
+    """The first bytes of a CVAT XML export: root ``<annotations>`` (VOC's is ``<annotation>``)
+    with ``<version>`` or ``<meta>``."""
+    first = _FIRST_TAG.search(head)
+    return first is not None and first.group(1) == b"annotations" and (b"<version" in head or b"<meta" in head)
+
+
+def looks_like_labelme(head: bytes) -> bool:
+    """The first bytes of a Labelme JSON file: an object with ``shapes`` and ``imagePath`` (or,
+    when the shapes come first and are long, the first shape's ``shape_type``)."""
+    head = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.startswith(b"{") and b'"shapes"' in head and (b'"imagePath"' in head or b'"shape_type"' in head)
 
 
 def _head(path: Path, size: int = _HEAD) -> bytes:
@@ -27,13 +45,15 @@ def _head(path: Path, size: int = _HEAD) -> bytes:
 
 def sniff(paths: Sequence[Path]) -> str:
     """The format name of ``paths`` (all must be of one format)."""
-    kinds = {_sniff_one(p) for p in paths}
-    if len(kinds) == 1:
-        return kinds.pop()
+    kinds = {p: _sniff_one(p) for p in paths}
+    if len(set(kinds.values())) == 1:
+        return next(iter(kinds.values()))
+    first = next(iter(kinds))
     raise LoadError(
-        "The inputs look like different formats ("
-        + ", ".join(f"{p.name}: {_sniff_one(p)}" for p in paths)
-        + "); load one format at a time, or pass `format`."
+        f"{first}: the inputs look like different formats ("
+        + ", ".join(f"{p}: {kind}" for p, kind in kinds.items())
+        + "); load one format at a time, or pass `format`.",
+        file=str(first),
     )
 
 
@@ -50,7 +70,9 @@ def _sniff_one(path: Path) -> str:
     if suffix in (".yaml", ".yml"):
         return "yolo"
     if suffix == ".xml":
-        return "voc"
+        return "cvat" if looks_like_cvat(_head(path)) else "voc"
+    if suffix == ".csv" and _is_open_images_csv(path):
+        return "openimages"
     if suffix in (".csv", ".tsv", ".parquet", ".pq"):
         return "csv"
     if suffix == ".json":
@@ -65,6 +87,12 @@ def _sniff_json(path: Path) -> str:
     if not head:
         raise LoadError(f"{path}: the file is empty.", file=str(path))
     if head.startswith(b"{"):
+        if looks_like_labelme(head):
+            return "labelme"
+        if b'"frames"' in head and b'"images"' not in head:
+            return "scalabel"  # Scalabel's dataset object: {"frames": [...], "config": ...}
+        if b'"LabelName"' in head and b'"Subcategory"' in head:
+            return "openimages"  # the class hierarchy JSON
         if b'"data"' in head and (b'"annotations"' in head or b'"predictions"' in head) and b'"images"' not in head:
             return "labelstudio"  # a single Label Studio task
         return "coco"
@@ -75,6 +103,8 @@ def _sniff_json(path: Path) -> str:
                 "load the ground truth and pass this file as predictions.",
                 file=str(path),
             )
+        if looks_like_scalabel(head):
+            return "scalabel"
         return "labelstudio"
     raise _unsupported(path, "this JSON is neither a COCO object nor a Label Studio task list")
 
@@ -84,6 +114,9 @@ def _sniff_txt(path: Path) -> str:
     first = head.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0]
     if _EXDARK_HEADER.match(first):
         return "exdark"
+    tracking = _kitti_or_mot_line(first)
+    if tracking is not None:
+        return tracking
     lines = [ln for ln in head.splitlines()[:20] if ln.strip()]
     if lines and all(_LIST_LINE.match(ln.rstrip(b"\r")) for ln in lines[:-1] or lines):
         return "list"
@@ -91,13 +124,19 @@ def _sniff_txt(path: Path) -> str:
 
 
 def _sniff_dir(root: Path) -> str:
-    names = {p.name.lower(): p for p in root.iterdir()}
+    try:
+        names = {p.name.lower(): p for p in root.iterdir()}
+    except OSError as exc:
+        raise LoadError(f"{root}: the folder cannot be listed ({exc.strerror or exc}).", file=str(root)) from None
     if any(n.endswith((".yaml", ".yml")) for n in names) and _has_yolo_yaml(root):
         return "yolo"
     if "annotations" in names and names["annotations"].is_dir() and any(names["annotations"].glob("*.xml")):
         return "voc"
     if "imageclasslist.txt" in names:
         return "exdark"
+    tracking = _kitti_mot_or_open_images(root, names)
+    if tracking is not None:
+        return tracking
     if "labels" in names and names["labels"].is_dir():
         return "yolo"
     subdirs = [p for p in names.values() if p.is_dir() and not p.name.startswith(".")]
@@ -109,6 +148,9 @@ def _sniff_dir(root: Path) -> str:
     jsons = [p for n, p in names.items() if n.endswith(".json") and not _is_results(p)]
     if jsons:  # e.g. Label Studio exports beside their label-config XML
         return sniff(jsons)
+    below = _annotation_files_below(root)  # CVAT XML or Labelme JSON, in the folder or a few levels down
+    if below is not None:
+        return below
     if _looks_like_masks(root):
         return "masks"
     if any(n.endswith(".xml") for n in names):
@@ -118,6 +160,84 @@ def _sniff_dir(root: Path) -> str:
     if _has_images_below(root):
         return "folder"
     raise _unsupported(root, "no annotation files recognised in this folder")
+
+
+def _annotation_files_below(root: Path, depth: int = 3) -> str | None:
+    """``cvat`` or ``labelme`` when an XML / JSON file of that format is in ``root`` or up to
+    ``depth`` folders below (exports unpacked beside their images: ``export/annotations.xml``,
+    ``project/data_annotated/*.json``); the first found in name order decides."""
+    seen = 0
+    for folder, dirs, files in os.walk(root):
+        level = len(Path(folder).relative_to(root).parts)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".")) if level < depth else []
+        for name in sorted(files):
+            seen += 1
+            if seen > _BELOW_LIMIT:
+                return None
+            suffix = name.lower().rsplit(".", 1)[-1]
+            if suffix not in ("xml", "json"):
+                continue
+            try:
+                head = _head(Path(folder) / name)
+            except LoadError:  # an unreadable file decides nothing; the reader reports it
+                continue
+            if suffix == "xml" and looks_like_cvat(head):
+                return "cvat"
+            if suffix == "json" and looks_like_labelme(head):
+                return "labelme"
+    return None
+
+
+def looks_like_scalabel(head: bytes) -> bool:
+    """The first bytes of a Scalabel / BDD100K frame list: objects with ``name`` and ``labels``
+    (or ``videoName``), and none of a Label Studio task's keys."""
+    return (b'"name"' in head and (b'"labels"' in head or b'"videoName"' in head)
+            and b'"data"' not in head and b'"annotations"' not in head)
+
+
+def _is_open_images_csv(path: Path) -> bool:
+    from .openimages._layout import csv_kind
+
+    return csv_kind(path) != "unknown"
+
+
+def _kitti_or_mot_line(line: bytes) -> str | None:
+    """``kitti`` for a KITTI object (15 / 16 values: a type, then numbers) or tracking line (17 / 18:
+    frame, track id, type, numbers); ``mot`` for a MOT line (6 to 10 comma-separated numbers)."""
+    text = line.decode("utf-8", errors="replace").strip()
+    fields = text.split()
+    if len(fields) in (15, 16) and not _NUMBER.fullmatch(fields[0]) and all(_NUMBER.fullmatch(f) for f in fields[1:]):
+        return "kitti"
+    if len(fields) in (17, 18) and all(_NUMBER.fullmatch(f) for f in fields[:2] + fields[3:]):
+        return "kitti"
+    cells = [c.strip() for c in text.split(",")]
+    if 6 <= len(cells) <= 10 and all(_NUMBER.fullmatch(c) for c in cells):
+        return "mot"
+    return None
+
+
+def _kitti_mot_or_open_images(root: Path, names: dict[str, Path]) -> str | None:
+    """``kitti`` (``label_2/`` or ``label_02/`` here or one folder down), ``mot`` (``gt/gt.txt`` here,
+    one folder down, or below a split folder), ``openimages`` (Open Images CSVs here or in ``annotations/``) or
+    ``scalabel`` (Scalabel JSON in split folders one down)."""
+    subdirs = sorted(p for p in names.values() if p.is_dir() and not p.name.startswith("."))
+    if root.name.lower() in ("label_2", "label_02") or any(
+            (d / n).is_dir() for d in [root, *subdirs] for n in ("label_2", "label_02")):
+        return "kitti"
+    splits = [d for d in subdirs if d.name.lower() in ("train", "val", "test", "training", "testing")]
+    if (root / "gt" / "gt.txt").is_file() or any((d / "gt" / "gt.txt").is_file() for d in subdirs) \
+            or any(next(d.glob("*/gt/gt.txt"), None) is not None for d in splits):  # MOT17/train/<sequence>
+        return "mot"
+    annotations = names.get("annotations")
+    folder = annotations if annotations is not None and annotations.is_dir() else root
+    if any(_is_open_images_csv(p) for p in sorted(folder.glob("*.csv"))[:50]):
+        return "openimages"
+    for sub in subdirs:
+        first = next(iter(sorted(sub.glob("*.json"))), None)
+        head = _head(first).lstrip(b"\xef\xbb\xbf \t\r\n") if first is not None else b""
+        if head.startswith(b"[") and looks_like_scalabel(head):
+            return "scalabel"
+    return None
 
 
 def _looks_like_masks(root: Path) -> bool:

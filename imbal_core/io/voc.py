@@ -37,7 +37,8 @@ from typing import Sequence
 
 from ..dataset import UNASSIGNED, Dataset, build_dataset
 from ..report import LoadError, LoadReport
-from ._files import as_float, decode_text, read_bytes, read_text
+from ._files import BadXML, as_float, parse_xml, read_bytes, read_text
+from .paths import skip_undecodable_name
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,8 @@ def read_voc(paths: Sequence[str | Path], report: LoadReport | None = None, read
     for root in roots:
         splits = _split_lists(root, report)
         for path in root.files:
+            if skip_undecodable_name(path, report, path.name):  # one such name must not sink the folder
+                continue
             stem = path.stem
             if stem in seen:
                 report.add(path, stem, "duplicate_id", f"image id {stem!r} was already read from {seen[stem]}", "skipped")
@@ -221,24 +224,11 @@ def _split_lists(root: _Root, report: LoadReport) -> dict[str, str]:
 
 def _parse_xml(path: Path, report: LoadReport) -> ET.Element | None:
     try:
-        data = read_bytes(path)
+        return parse_xml(read_bytes(path), path, report)
+    except BadXML as exc:
+        report.add(path, path.stem, "bad_xml", exc.reason, "skipped")
     except LoadError as exc:
         report.add(path, path.stem, "unreadable_file", str(exc), "skipped")
-        return None
-    try:
-        return ET.fromstring(data)
-    except ET.ParseError as exc:
-        first_error = exc
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        # No declared encoding and bytes that are not UTF-8: replace them (reported) and retry.
-        try:
-            return ET.fromstring(decode_text(data, path, report).encode("utf-8"))
-        except ET.ParseError as exc:
-            first_error = exc
-    why = "the file is empty" if not data.strip() else f"not well-formed XML ({first_error})"
-    report.add(path, path.stem, "bad_xml", why, "skipped")
     return None
 
 

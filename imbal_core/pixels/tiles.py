@@ -168,7 +168,10 @@ def tiles_from_masks(path: str | Path, tile_size: int = DEFAULT_TILE, report: Lo
     tiles = images = 0
     for item in iter_masks([Path(path)], report, **options):
         images += 1
-        counts = label_tile_counts(item.labels, len(item.names), tile_size)
+        # strips of whole tile rows, so that a 20000 x 20000 mask is never widened to int64 at once
+        strips = item.image.strips(align=tile_size)
+        parts = [label_tile_counts(strip, len(item.names), tile_size) for _, strip in strips]
+        counts = np.concatenate(parts, axis=0) if parts else np.zeros((0, 0, len(item.names)), np.int64)
         tiles += counts.shape[0] * counts.shape[1]
         for index in item.counted:
             if counts[:, :, index].any():

@@ -169,6 +169,7 @@ def _voc(dataset: Dataset) -> SplitExport:
 
 def _yolo_root(source: str) -> tuple[Path, dict[str, Any] | None]:
     """The dataset root that image ids are relative to, and the data.yaml (as a mapping) if any."""
+    from ..io._files import parse_yaml
     from ..io._yolo_layout import _base, _find_yaml
     from ..report import LoadReport
 
@@ -176,7 +177,7 @@ def _yolo_root(source: str) -> tuple[Path, dict[str, Any] | None]:
     yaml_path = _find_yaml(path) if path.is_dir() else path
     if yaml_path is None:
         return Path(os.path.normpath(path)), None
-    doc = yaml.safe_load(yaml_path.read_text(encoding="utf-8", errors="replace"))
+    doc = parse_yaml(yaml_path.read_text(encoding="utf-8", errors="replace"), yaml_path)
     if not isinstance(doc, dict):
         return Path(os.path.normpath(yaml_path.parent)), None
     return Path(os.path.normpath(_base(doc, yaml_path, LoadReport()))), doc
@@ -240,7 +241,7 @@ def _coco(dataset: Dataset) -> SplitExport:
     try:
         docs = [msgspec.json.decode(Path(s).read_bytes()) for s in sources]
         rows = _match_rows(dataset, docs)
-    except (OSError, msgspec.DecodeError, ValueError) as exc:
+    except (OSError, msgspec.DecodeError, ValueError, RecursionError) as exc:  # a part the fast path never read
         log.info("COCO export rebuilt from the tables: %s", exc)
         return _coco_from_tables(dataset, f"the source files could not be matched ({exc})")
     warnings: list[str] = []

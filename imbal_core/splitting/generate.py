@@ -26,6 +26,7 @@ import pyarrow as pa
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from ..columns import has_groups, resolve_column
 from ..dataset import DICT_STRING, SPLITS, UNASSIGNED, Dataset
 from ..splits import SplitHealth, check_group_by, check_splits, label_distribution_error
 from ._search import Family, optimise
@@ -131,24 +132,25 @@ def check_ratios(ratios: Sequence[float] | str, names: Sequence[str] | None = No
     return tuple(float(v) for v in values), names
 
 
-def check_stratify_by(dataset: Dataset, stratify_by: Sequence[str] | str) -> tuple[str, ...]:
+def check_stratify_by(dataset: Dataset, stratify_by: Sequence[str] | str, param: str = "stratify_by") -> tuple[str, ...]:
+    """``stratify_by`` as a tuple of ``class`` and condition columns (``"class,time_of_day"`` is
+    accepted; a condition may be named as the export spells it, e.g. ``Time of day``)."""
     if isinstance(stratify_by, str):
         stratify_by = [p.strip() for p in stratify_by.split(",") if p.strip()]
-    allowed = ("class", *dataset.conditions)
     out = []
     for name in stratify_by:
-        if name not in allowed:
-            raise ValueError(f"`stratify_by` may name {list(allowed)}. Got {name!r} instead.")
-        if name not in out:
-            out.append(name)
+        column = resolve_column(dataset, name, param, group=False, also=("class",))
+        if column not in out:
+            out.append(column)
     return tuple(out)
 
 
-def resolve_group_by(dataset: Dataset, group_by: str | None) -> str | None:
-    """``"auto"``: ``group`` when any image has one, else None; otherwise as :func:`check_group_by`."""
+def resolve_group_by(dataset: Dataset, group_by: str | None, param: str = "group_by") -> str | None:
+    """``"auto"``: ``group`` when any image has one, else None; otherwise as :func:`check_group_by`
+    (``group``, the export's own name for it such as ``sequence``, or a condition)."""
     if group_by == "auto":
-        return "group" if dataset.images.column("group").null_count < dataset.num_images else None
-    return check_group_by(dataset, group_by)
+        return "group" if has_groups(dataset) else None
+    return check_group_by(dataset, group_by, param)
 
 
 def _text_column(dataset: Dataset, name: str) -> np.ndarray:
@@ -221,8 +223,9 @@ def make_splits(
     ``ratios`` ((0.8, 0.1, 0.1)): the share of images per split, adding up to 1; ``names``
     (train / val / test for three, train / val for two). ``stratify_by`` (("class",)): "class"
     and any condition names. ``group_by`` ("auto": the ``group`` column when the export has
-    one; a condition name, e.g. ``camera``, treats its values as groups; None: images only —
-    identical file names still stay together). ``seed`` (0): the same seed gives the same
+    one, also named as the export names it, e.g. ``sequence``; a condition name, e.g.
+    ``camera``, treats its values as groups; None: images only — identical file names still
+    stay together). Conditions may be named as the export spells them (``Time of day``). ``seed`` (0): the same seed gives the same
     splits. ``tolerance`` (0.005): how far a split's share of the images may stray from its
     ratio at no cost (beyond it, the size outweighs the distributions). ``rounds`` (None: by
     size) sets how many local searches are run.

@@ -29,9 +29,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..columns import resolve_column
 from ..cube import cube
 from ..dataset import Dataset
 from ..longtail import UNITS, Unit, pixel_source
+from ..report import excerpt
 from .independence import ChiSquare, _independence
 
 OTHER = "other"
@@ -116,19 +118,18 @@ class StrataTable:
         }
 
 
-def check_by(dataset: Dataset, by: str | Sequence[str]) -> tuple[str, ...]:
-    """``by`` as a tuple of one or two of the dataset's conditions (``"a,b"`` is accepted)."""
+def check_by(dataset: Dataset, by: str | Sequence[str], param: str = "by") -> tuple[str, ...]:
+    """``by`` as a tuple of one or two of the dataset's conditions (``"a,b"`` is accepted; a
+    condition may be named as the export spells it, ``Time of day`` for ``time_of_day``)."""
     names = tuple(p.strip() for p in by.split(",") if p.strip()) if isinstance(by, str) else tuple(by)
     if not dataset.conditions:
         raise ValueError("This dataset has no conditions (time of day, weather, camera ...): add them from the export's "
                          "image fields or a sidecar (`--conditions FILE`).")
     if not 1 <= len(names) <= 2:
-        raise ValueError(f"`by` must name one or two conditions. Got {list(names)} instead.")
-    for name in names:
-        if name not in dataset.conditions:
-            raise ValueError(f"`by` may name the conditions {list(dataset.conditions)}. Got {name!r} instead.")
+        raise ValueError(f"`{param}` must name one or two conditions. Got {len(names)}: {', '.join(excerpt(n) for n in names[:3])} instead.")
+    names = tuple(resolve_column(dataset, name, param, group=False) for name in names)
     if len(set(names)) != len(names):
-        raise ValueError(f"`by` must name two different conditions. Got {list(names)} instead.")
+        raise ValueError(f"`{param}` must name two different conditions. Got {list(names)} instead.")
     return names
 
 

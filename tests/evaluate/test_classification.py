@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sklearn import metrics as skm
 
 import imbal_core
@@ -189,3 +191,136 @@ def test_the_surface_sample_against_scikit_learn():
         skm.average_precision_score(true == crack, ev.scores[:, crack]), abs=TOL)
     recalls = dict(zip(ev.classes.column("name").to_pylist(), ev.classes.column("recall").to_pylist()))
     assert recalls["Background"] > 0.95 > recalls["Crack"] > recalls["Exposed rebar"]  # weaker on the rare classes
+
+
+# --------------------------------------------------------------------------- predicted classes the dataset lacks
+
+
+def labelled_dataset(truth: list[str], classes: list[str]):
+    """One image per label, named ``i.jpg``; ``classes`` are the dataset's classes (maybe unused)."""
+    return build_dataset(
+        images={"file_name": [f"{i}.jpg" for i in range(len(truth))]},
+        annotations={"image": list(range(len(truth))), "category": [classes.index(t) for t in truth]},
+        categories={"name": classes}, task="classification", format="csv", sources=["labels.csv"],
+    )
+
+
+def predicted_labels(ds, labels: list[str], scores: np.ndarray | None = None, score_names: tuple[str, ...] = ()):
+    """Predictions of ``labels`` for images 0.. in order, matched to ``ds`` (scores optional)."""
+    n = len(labels)
+    k = len(score_names)
+    column = (pa.FixedSizeListArray.from_arrays(pa.array(scores.reshape(-1), pa.float64()), k) if scores is not None
+              else pa.nulls(n, classification_schema(k).field("scores").type))
+    table = pa.table({
+        "image": pa.array([f"{i}.jpg" for i in range(n)]), "image_id": pa.nulls(n, pa.int64()),
+        "label": pa.array(labels, pa.string()), "category_id": pa.nulls(n, pa.int32()),
+        "score": pa.nulls(n, pa.float64()), "scores": column, "record": pa.array([f"p.csv:{i + 2}" for i in range(n)]),
+    }, schema=classification_schema(k))
+    return match_predictions(Predictions("classification", table, "csv", "p.csv", class_names=score_names), ds)
+
+
+def assert_scikit_learn_parity(ev, truth: list[str], predicted: list[str]) -> None:
+    """Accuracy, per-class P / R / F1 / support, their averages and the confusion matrix, over the
+    evaluation's classes (the dataset's, then those only predicted), as scikit-learn computes them."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "y_pred contains classes not in y_true", "a single label was found"
+        _assert_scikit_learn_parity(ev, truth, predicted)
+
+
+def _assert_scikit_learn_parity(ev, truth: list[str], predicted: list[str]) -> None:
+    labels = list(ev.class_names)
+    assert set(truth) | set(predicted) <= set(labels)
+    # rows = ground truth, cols = predicted
+    assert np.array_equal(ev.confusion.matrix, skm.confusion_matrix(truth, predicted, labels=labels))
+    p, r, f, s = skm.precision_recall_fscore_support(truth, predicted, labels=labels, zero_division=np.nan)
+    rows = {row["name"]: row for row in ev.classes.to_pylist()}
+    for i, name in enumerate(labels):
+        for key, ref in (("precision", p[i]), ("recall", r[i]), ("f1", f[i])):
+            ours = rows[name][key]
+            assert (ours is None and np.isnan(ref)) or ours == pytest.approx(ref, abs=TOL), (name, key, ours, ref)
+        assert rows[name]["support"] == s[i]
+    for average, ours in zip(("macro", "weighted", "micro"), (ev.macro, ev.weighted, ev.micro)):
+        ref = skm.precision_recall_fscore_support(truth, predicted, labels=labels, average=average, zero_division=np.nan)
+        np.testing.assert_allclose([ours.precision, ours.recall, ours.f1], ref[:3], atol=TOL, equal_nan=True)
+    assert ev.accuracy == pytest.approx(skm.accuracy_score(truth, predicted), abs=TOL)
+    assert ev.balanced_accuracy == pytest.approx(skm.balanced_accuracy_score(truth, predicted), abs=TOL)
+
+
+UNKNOWN_CLASS_CASES = {
+    # the issue's case: 2 of 10 clear images predicted foggy, a class the dataset does not have
+    "foggy for clear": (["clear"] * 6 + ["rain"] * 4, ["clear"] * 4 + ["foggy"] * 2 + ["rain"] * 4, ["clear", "rain"],
+                        0.8, ("foggy",)),
+    "two unknown classes, one on a rare class": (["a", "a", "a", "b", "c"], ["a", "x", "y", "b", "x"], ["a", "b", "c"],
+                                                 0.4, ("x", "y")),
+    "a declared class never used and never predicted": (["a", "b", "b"], ["a", "b", "z"], ["a", "b", "unused"],
+                                                        2 / 3, ("z",)),
+    "every prediction unknown but one": (["a", "b", "a"], ["q", "r", "a"], ["a", "b"], 1 / 3, ("q", "r")),
+}
+
+
+@pytest.mark.parametrize("truth, predicted, classes, accuracy, only", UNKNOWN_CLASS_CASES.values(), ids=list(UNKNOWN_CLASS_CASES))
+def test_a_predicted_class_the_dataset_lacks_is_a_wrong_prediction(truth, predicted, classes, accuracy, only):
+    ds = labelled_dataset(truth, classes)
+    preds = predicted_labels(ds, predicted)
+    ev = evaluate_classification(ds, preds)
+    assert ev.images == len(truth) and ev.excluded["no_prediction"] == 0  # nothing dropped
+    assert ev.accuracy == pytest.approx(accuracy)
+    assert ev.predicted_only == only and ev.class_names == tuple(classes) + only
+    assert_scikit_learn_parity(ev, truth, predicted)
+    rows = {row["name"]: row for row in ev.classes.to_pylist()}
+    for name in only:  # a row of its own: predicted, never right, not a dataset category
+        assert rows[name]["precision"] == 0.0 and rows[name]["support"] == 0 and rows[name]["category_id"] is None
+    # the report says it happened: one row per unknown class, with how many predictions
+    unknown = {r.record: r for r in preds.report if r.code == "unknown_class"}
+    assert set(unknown) == set(only)
+    assert all(r.action == "counted as wrong predictions (a class of their own)" for r in unknown.values())
+    assert preds.coverage.images_without_predictions == 0
+
+
+def test_unknown_classes_with_scores_keep_pr_auc_of_the_known_ones():
+    truth = ["a", "a", "b", "b", "a"]
+    predicted = ["a", "x", "b", "a", "x"]
+    scores = np.array([[0.9, 0.1], [0.3, 0.2], [0.2, 0.8], [0.6, 0.4], [0.4, 0.1]])
+    ds = labelled_dataset(truth, ["a", "b"])
+    ev = evaluate_classification(ds, predicted_labels(ds, predicted, scores, ("a", "b")))
+    assert ev.scores.shape == (5, 3) and np.isnan(ev.scores[:, 2]).all()  # no score column for x
+    pr_auc = ev.classes.column("pr_auc").to_pylist()
+    y = np.array(truth)
+    assert pr_auc[:2] == pytest.approx([skm.average_precision_score(y == "a", scores[:, 0]),
+                                        skm.average_precision_score(y == "b", scores[:, 1])], abs=TOL)
+    assert pr_auc[2] is None  # x is never the truth: no PR AUC
+    assert_scikit_learn_parity(ev, truth, predicted)
+
+
+def test_hard_negatives_name_a_class_the_dataset_lacks():
+    from imbal_core.evaluate import hard_negatives
+
+    ds = labelled_dataset(["a", "a", "b"], ["a", "b"])
+    ev = evaluate_classification(ds, predicted_labels(ds, ["foggy", "a", "a"]))
+    table = hard_negatives(ev, ds).table
+    assert sorted(zip(table.column("predicted").to_pylist(), table.column("confused_with").to_pylist())) == \
+        [("a", "b"), ("foggy", "a")]
+
+
+@st.composite
+def labels_with_unknown_predictions(draw):
+    """Ground truth over a dataset's classes; predictions over those and classes the dataset lacks."""
+    classes = draw(st.lists(st.sampled_from("abcdef"), min_size=1, max_size=4, unique=True))
+    unknown = draw(st.lists(st.sampled_from(["fog", "snow", "x"]), min_size=1, max_size=3, unique=True))
+    truth = draw(st.lists(st.sampled_from(classes), min_size=1, max_size=40))
+    predicted = draw(st.lists(st.sampled_from(classes + unknown), min_size=len(truth), max_size=len(truth)))
+    return classes, truth, predicted
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(labels_with_unknown_predictions())
+def test_any_labels_with_unknown_classes_match_scikit_learn(case):
+    classes, truth, predicted = case
+    ds = labelled_dataset(truth, classes)
+    ev = evaluate_classification(ds, predict := predicted_labels(ds, predicted))
+    assert ev.images == len(truth)  # every image is scored, whatever it was predicted
+    assert ev.predicted_only == tuple(sorted(set(predicted) - set(classes)))
+    assert ev.confusion.matrix.sum() == len(truth) and ev.counts.column("fp").to_numpy().sum() == sum(
+        t != p for t, p in zip(truth, predicted))
+    assert predict.coverage.unknown_class_predictions == sum(p not in classes for p in predicted)
+    assert_scikit_learn_parity(ev, truth, predicted)

@@ -104,6 +104,8 @@ REPORT_ROWS = [
     ("empty_label.csv", "image,label\na.jpg,cat\nb.jpg,\n", "empty_label", 3, "image kept without a label from this row"),
     ("duplicate.csv", "image,label\na.jpg,cat\n\na.jpg,cat\n", "duplicate_label", 4, "kept once"),
     ("size.csv", "image,label,width,height\na.jpg,cat,-3,10\n", "bad_image_size", 2, "set to unknown"),
+    # past int32 (before: "PyLong is too large to fit int64", no file named)
+    ("huge_size.csv", "image,label,width,height\na.jpg,cat,1e20,10\n", "bad_image_size", 2, "set to unknown"),
 ]
 
 

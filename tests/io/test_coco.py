@@ -98,6 +98,23 @@ CASES = [
     ("annotation not an object", lambda d: d["annotations"].append([1, 2]), [("bad_record", "skipped", "annotations[3]")], 3, 3),
     ("bad image size", lambda d: d["images"][0].update(width="wide"), [("bad_image_size", "set to unknown", "1")], 3, 3),
     ("category without a name", lambda d: d["categories"][2].pop("name"), [("bad_category", "kept", "3")], 3, 3),
+    # integers past int64: an id is skipped (reported); an annotation's own id is kept as text (source_id)
+    ("image id past int64", lambda d: d["images"][2].update(id=2**70), [("bad_id", "skipped", "images[2]")], 2, 3),
+    ("image_id past int64", lambda d: d["annotations"][0].update(image_id=-(2**70)), [("bad_id", "skipped", "10")], 3, 2),
+    ("category_id past int64", lambda d: d["annotations"][0].update(category_id=2**64), [("bad_id", "skipped", "10")], 3, 2),
+    ("category id past int64", lambda d: d["categories"][2].update(id=2**63), [("bad_category", "skipped", "categories[2]")], 3, 3),
+    ("annotation id past int64", lambda d: d["annotations"][0].update(id=2**70), [], 3, 3),
+    ("image size past int32", lambda d: d["images"][0].update(width=1e12, height=1e20),
+     [("bad_image_size", "set to unknown", "1")] * 2, 3, 3),
+    # objects and lists where text is expected
+    ("split an object", lambda d: d["images"][0].update(split={"a": 1}), [("bad_field", "set to unknown there", "split")], 3, 3),
+    ("file_name a list", lambda d: d["images"][1].update(file_name=["b.jpg"]),
+     [("bad_field", "set to unknown there", "file_name")], 3, 3),
+    ("condition mixing objects and text", lambda d: d["images"][0].update(time_of_day={"a": [1]}),
+     [("bad_field", "set to unknown there", "time_of_day")], 3, 3),
+    ("annotator an object", lambda d: d["annotations"][1].update(annotator={"id": 1}),
+     [("bad_field", "set to unknown where it is", "11")], 3, 3),
+    ("annotation id an object", lambda d: d["annotations"][1].update(id={"deep": [[1]]}), [], 3, 3),
 ]
 
 
@@ -222,6 +239,44 @@ def test_fast_path_matches_python_path(tmp_path):
     assert fast_ds.annotations.column("annotator").to_pylist()[-2] == "ana"
 
 
+def test_records_quote_long_values_as_short_excerpts(tmp_path):
+    doc = mutate(lambda d: d["annotations"][0].update(bbox=["x" * 800_000]))
+    doc["images"].append({"id": "y" * 800_000})
+    ds = read(write(tmp_path, doc))
+    assert [r.code for r in ds.report] == ["bad_id", "bad_box"]
+    assert all(len(r.problem) < 150 for r in ds.report), [len(r.problem) for r in ds.report]
+    assert "(800,000 characters)" in ds.report.rows[0].problem
+
+
+def test_an_annotation_id_past_int64_stays_its_source_id(tmp_path):
+    ds = read(write(tmp_path, mutate(lambda d: d["annotations"][0].update(id=2**70))))
+    assert ds.annotations.column("source_id").to_pylist()[0] == str(2**70)
+
+
+@pytest.mark.parametrize("engine", ["python", "fast"])
+def test_both_paths_report_sizes_past_int32_and_nested_text_fields(tmp_path, engine):
+    """The fast path reads any number as a size and infers a struct for an object field: the
+    shared assembly reports both (before, a cast error with no file named / an Arrow error)."""
+    doc = base_doc()
+    doc["images"][0].update(width=1e12)
+    for i, img in enumerate(doc["images"]):
+        img["sequence"] = {"seq": i}
+    ds = read(write(tmp_path, doc), engine=engine)
+    assert [(r.code, r.record) for r in ds.report] == [("bad_image_size", "1"), ("bad_field", "sequence")]
+    assert ds.images.column("width").to_pylist() == [None, 100, 100]
+    assert ds.images.column("group").null_count == 3
+
+
+def test_scene_fields_of_the_wrong_type_are_left_out_of_the_scene(tmp_path):
+    doc = base_doc()
+    doc["scene_categories"] = [{"id": {"a": 1}, "name": "x"}, {"id": 1, "name": ["sea"]}, {"id": 2, "name": "sand"}]
+    doc["scene_annotations"] = [{"image_id": 1, "background_ids": [{"a": 1}, 2]}, {"image_id": [2], "background_ids": [2]},
+                                {"image_id": 5, "background_ids": [1]}]
+    ds = read(write(tmp_path, doc))
+    assert ds.images.column("scene").to_pylist() == ["sand", None, "1"]
+    assert [(r.code, r.record) for r in ds.report] == [("bad_record", "scene_annotations")]
+
+
 @pytest.mark.parametrize(
     "fn",
     [
@@ -326,3 +381,30 @@ def test_every_annotation_is_kept_or_reported(tmp_path, doc):
     assert kept | dropped == {str(a["id"]) if "id" in a else f"annotations[{i}]" for i, a in enumerate(doc["annotations"])}
     assert not kept & dropped
     assert np.all(ds.annotations.column("image_id").to_numpy() < ds.num_images)
+
+
+@pytest.mark.parametrize("chunk", range(16, 48))
+def test_fast_path_split_survives_a_separator_across_a_chunk_boundary(monkeypatch, chunk):
+    """A ``},{`` whose comma is the first byte of the next chunk was patched to a newline and then
+    taken for pretty-printing, sending a compact file to the slow path (for some chunk sizes)."""
+    from imbal_core.io import _jsonfast
+
+    monkeypatch.setattr(_jsonfast, "_CHUNK", chunk)
+    records = [b'{"id": %d, "w": 1}' % i for i in range(12)]
+    data = bytearray(b'{"images": [' + b",".join(records) + b"]}")
+    body, _ = _jsonfast.split_records(data, _jsonfast.find_array(data, "images"))
+    assert body.records == 12
+    assert bytes(body.view).split(b"\n") == records
+
+
+def test_fast_path_sends_deeply_nested_records_to_the_python_path(tmp_path):
+    """pyarrow's JSON reader overflows the C stack on a record nested ~30,000 deep (a segfault):
+    such records never reach it."""
+    deep = '{"a": ' * 100_000 + "1" + "}" * 100_000
+    text = json.dumps(base_doc()).replace('"time_of_day": "day"', f'"time_of_day": {deep}', 1)
+    path = tmp_path / "deep.json"
+    path.write_text(text)
+    with pytest.raises(Exception, match="nest deeper than 1000 levels"):
+        read(path, engine="fast")
+    with pytest.raises(LoadError, match="nested too deeply"):
+        coco.read_coco([path], LoadReport(), engine="auto")

@@ -66,6 +66,11 @@ CASES = {
         {},
         [(f"{F}:{n}", "bad_line", "skipped") for n in (2, 3, 4, 5)],
     ),
+    "codes too long for a code (before: int() refused 5,000 digits)": (
+        HEADER + f"a.png 1{'0' * 5000} 2 1 1\nb.png 1 {2**70} 1 1\nc.png 3 2 1 1\n",
+        {"b.png": ("Bicycle", None, "Indoor", "train"), "c.png": ("Bottle", "Ambient", "Indoor", "train")},
+        [(f"{F}:2", "unknown_class", "skipped"), (f"{F}:3", "unknown_code", "kept with light unknown")],
+    ),
     "unknown class: skipped": (
         HEADER + "a.png 13 2 1 1\nb.png 0 2 1 1\nc.png 3 2 1 1\n",
         {"c.png": ("Bottle", "Ambient", "Indoor", "train")},

@@ -164,3 +164,36 @@ def test_header_reads_are_cheap(tmp_path):
     per_image = (time.perf_counter() - start) / 200
     assert dataset.images.column("width").to_pylist() == [64] * 200
     assert per_image < 2e-3
+
+
+def test_a_file_whose_name_is_not_utf8_is_reported_and_the_rest_read(tmp_path):
+    root = make_tree(tmp_path / "tree", {"cat/a.png": (4, 3), "dog/b.png": (5, 5)})
+    try:
+        bad = Path(os.fsdecode(os.fsencode(root / "cat") + b"/\xff.png"))
+        bad.write_bytes((root / "cat" / "a.png").read_bytes())
+        os.mkdir(os.fsencode(root) + b"/bird\xe9")
+    except (OSError, UnicodeError) as exc:
+        pytest.skip(f"this file system refuses names that are not UTF-8 ({exc})")
+    (Path(os.fsdecode(os.fsencode(root) + b"/bird\xe9")) / "c.png").write_bytes((root / "cat" / "a.png").read_bytes())
+    report = LoadReport()
+    ds = read_folder([root], report)
+    assert per_class(ds) == {"cat": 1, "dog": 1}
+    rows = sorted((r.record, r.code, r.action) for r in report if r.code == "undecodable_name")
+    assert rows == [("bird\\xe9", "undecodable_name", "skipped"), ("cat/\\xff.png", "undecodable_name", "skipped")]
+    assert report.to_arrow().num_rows == len(report)  # every row can be written (no surrogates left)
+
+
+def test_sizes_of_images_past_pillows_limit_are_read(tmp_path):
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 20_000, 20_000, 8, 0, 0, 0, 0))
+    root = make_tree(tmp_path, {"aerial/a.png": header + chunk(b"IDAT", b""), "aerial/b.png": (3, 2)})
+    report = LoadReport()
+    ds = read_folder([root], report, read_sizes=True)
+    assert sorted(zip(ds.images.column("width").to_pylist(), ds.images.column("height").to_pylist())) == [
+        (3, 2), (20_000, 20_000)]
+    assert not report

@@ -83,3 +83,28 @@ def test_image_size_never_decodes_pixels(tmp_path, monkeypatch):
 def test_image_size_accepts_str_paths(tmp_path):
     path = _image(tmp_path / "a.png", 2, 3, "PNG")
     assert image_size(str(path)) == (2, 3)
+
+
+def _header_only_png(path: Path, width: int, height: int) -> Path:
+    """A PNG declaring ``width`` x ``height`` whose pixel data is cut short: a header to read."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(b"\x00" * (width + 1))))
+    return path
+
+
+@pytest.mark.parametrize("width, height", [(20_000, 20_000), (12_000, 9_000)])
+def test_sizes_past_pillows_decompression_bomb_limit(tmp_path, width, height):
+    """A 20000 x 20000 aerial image is legitimate: only its header is read, so Pillow's limit on
+    decoded pixels (an error past about 179 million, a warning past half that) does not apply."""
+    import warnings
+
+    path = _header_only_png(tmp_path / "aerial.png", width, height)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # not even a DecompressionBombWarning
+        assert image_size(path) == (width, height)

@@ -322,7 +322,8 @@ def test_all_cancelled_says_the_task_is_kept_without_labels(tmp_path):
 
 @pytest.mark.parametrize(
     ("who", "expected"),
-    [(7, "7"), ({"id": 3, "email": "a@b.c"}, "a@b.c"), ({"id": 3, "email": ""}, "3"), (None, None), ("kim", "kim")],
+    [(7, "7"), ({"id": 3, "email": "a@b.c"}, "a@b.c"), ({"id": 3, "email": ""}, "3"), (None, None), ("kim", "kim"),
+     ({"id": {"id": {"id": 3}}}, None), ({"email": ["x"], "id": [3]}, None)],
 )
 def test_annotator_and_annotated_at(tmp_path, who, expected):
     ds = read(tmp_path, [task(1, ann(GOOD, who=who, created="2024-03-04T05:06:07.5Z"))])

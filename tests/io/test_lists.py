@@ -119,6 +119,9 @@ NAMES = [
     ("x\nx\ny\n", ["x", "x (1)", "y"], {"duplicate_name": 1}),
     ("airfield\nairport\n", ["airfield", "airport", "2"], {"unknown_class": 1}),
     ("airfield\nairport\nalley\nbeach\n", ["airfield", "airport", "alley", "beach"], {}),  # beach: declared, no images
+    # indices no label can be (past 18 digits; before: OverflowError / ValueError) are reported; 10^11 is declared
+    (f"0 airfield\n1 airport\n2 alley\n{10**11} beach\n{2**70} cave\n1{'0' * 5000} dune\n",
+     ["airfield", "airport", "alley", "beach"], {"bad_line": 2}),
 ]
 
 

@@ -39,3 +39,9 @@ def test_a_symlink_that_stays_inside_is_fine(root):
 def test_refused(root, text, match):
     with pytest.raises(LoadError, match=match):
         resolve_in_root(text, root)
+
+
+def test_a_nul_character_is_refused_naming_the_text(tmp_path):
+    with pytest.raises(LoadError, match=r"a\x00b: cannot be opened \(embedded null byte\)") as info:
+        resolve_in_root("a\x00b", tmp_path)
+    assert info.value.file == "a\x00b"

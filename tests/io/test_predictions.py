@@ -217,6 +217,50 @@ def test_an_ambiguous_stem_is_reported(tmp_path):
     assert "could be any of 2 images" in next(r.problem for r in preds.report if r.code == "ambiguous_image")
 
 
+YOLO_BOXES = {
+    "inside": ("0.5 0.5 0.2 0.2", None),
+    "touching the border": ("0.9 0.5 0.2 0.2", None),
+    "past the right border": ("0.95 0.5 0.2 0.2", "box_past_border"),
+    "past the top border": ("0.5 0.05 0.2 0.2", "box_past_border"),
+    "pixel coordinates": ("320 240 50 40", "box_outside_image"),
+    "wholly left of the image": ("-0.3 0.5 0.2 0.2", "box_outside_image"),
+    "zero width": ("0.5 0.5 0 0.2", "non_positive_box"),
+}
+# the ground-truth reader's code for the same box (it clips what reaches past the border)
+GT_CODE = {None: None, "box_past_border": "box_clipped", "box_outside_image": "box_outside_image",
+           "non_positive_box": "non_positive_box"}
+
+
+@pytest.mark.parametrize("line, code", YOLO_BOXES.values(), ids=list(YOLO_BOXES))
+def test_yolo_boxes_outside_the_image_are_reported_as_the_ground_truth_reader_does(tmp_path, line, code):
+    (tmp_path / "pred").mkdir()
+    (tmp_path / "pred" / "a.txt").write_text(f"0 0.5 0.5 0.1 0.1 0.9\n0 {line} 0.8\n")
+    preds = read_predictions(tmp_path / "pred")
+    rows = [r for r in preds.report if r.code != "no_score"]
+    assert [(r.file, r.record, r.code, r.action) for r in rows] == (
+        [] if code is None else [(str(tmp_path / "pred" / "a.txt"), "a.txt:2", code, "kept, evaluated as given")])
+    assert preds.num_predictions == 2  # kept: evaluated as given, as pycocotools evaluates results
+    # the same line as a ground-truth label (images of unknown size: boxes checked against 0..1)
+    gt = tmp_path / "gt"
+    (gt / "labels").mkdir(parents=True)
+    (gt / "data.yaml").write_text("names: [car]\nval: labels\n")
+    (gt / "labels" / "a.txt").write_text(f"0 {line}\n")
+    report = imbal_core.load(gt / "data.yaml", cache=False).report
+    assert [r.code for r in report if r.record.endswith("a.txt:1")] == ([] if code is None else [GT_CODE[code]])
+
+
+def test_pixel_coordinates_are_reported_per_line_up_to_a_limit(tmp_path):
+    from imbal_core.io._prediction_parsing import MAX_REPORT_ROWS
+
+    (tmp_path / "pred").mkdir()
+    (tmp_path / "pred" / "a.txt").write_text("0 320 240 50 40 0.9\n" * (MAX_REPORT_ROWS + 5))
+    preds = read_predictions(tmp_path / "pred")
+    rows = [r for r in preds.report if r.code == "box_outside_image"]
+    assert len(rows) == MAX_REPORT_ROWS + 1 and rows[0].record == "a.txt:1"
+    assert "pixel coordinates?" in rows[0].problem
+    assert rows[-1].problem.startswith("and 5 more lines") and rows[-1].action == "kept, evaluated as given"
+
+
 def test_an_empty_yolo_folder_is_refused(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(LoadError, match="no .txt prediction files"):
@@ -257,7 +301,10 @@ def test_classification_table_mismatches(tmp_path, surface):
     assert codes["unknown_score_column"] == 1  # Moss is not a class
     assert codes["missing_score_column"] == 3  # Efflorescence, Exposed rebar, Spalling have no scores
     assert preds.coverage.matched == 1
-    assert preds.coverage.images_without_predictions == 5999  # img_00002 predicted an unknown class
+    # img_00002 predicted a class the dataset lacks: a wrong prediction, not a missing one
+    assert preds.coverage.images_without_predictions == 5998
+    actions = [r.action for r in preds.report if r.code == "unknown_class"]
+    assert actions == ["counted as wrong predictions (a class of their own)"]
     scores = preds.score_matrix()
     assert np.isnan(scores[:, surface.class_names.index("Spalling")]).all()
 

@@ -130,3 +130,13 @@ def test_a_results_file_beside_the_export_is_not_the_export(tmp_path):
     (tmp_path / "annotations.json").write_text('{"images": [], "annotations": [], "categories": []}')
     (tmp_path / "predictions.json").write_text('[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5}]')
     assert sniff([tmp_path]) == "coco"
+
+
+def test_mixed_formats_name_each_input_by_its_path(tmp_path):
+    (tmp_path / "a.csv").write_text("image,label\n")
+    (tmp_path / "b.xml").write_text("<annotation/>")
+    with pytest.raises(LoadError) as info:
+        sniff([tmp_path / "a.csv", tmp_path / "b.xml"])
+    message = str(info.value)
+    assert message.startswith(f"{tmp_path / 'a.csv'}: the inputs look like different formats")
+    assert f"{tmp_path / 'b.xml'}: voc" in message and info.value.file == str(tmp_path / "a.csv")

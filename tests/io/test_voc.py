@@ -132,6 +132,24 @@ CASES = {
         {"a#0": ("Café", 10.0, 20.0, 100.0, 50.0)},
         [],
     ),
+    "encoding unknown to Python: read as UTF-8, reported": (
+        {A + "a.xml": ('<?xml version="1.0" encoding="x-no-such"?>' + voc(obj("cat"))).encode()},
+        {"a": ("unassigned", 640, 480)},
+        {"a#0": ("cat", 10.0, 20.0, 100.0, 50.0)},
+        [("", "unknown_encoding", "read as UTF-8")],
+    ),
+    "a codec that is no text encoding (base64)": (
+        {A + "a.xml": ('<?xml version="1.0" encoding="base64"?>' + voc(obj("cat"))).encode()},
+        {"a": ("unassigned", 640, 480)},
+        {"a#0": ("cat", 10.0, 20.0, 100.0, 50.0)},
+        [("", "unknown_encoding", "read as UTF-8")],
+    ),
+    "multi-byte encoding expat cannot read, Python can": (
+        {A + "a.xml": ('<?xml version="1.0" encoding="Shift_JIS"?>' + voc(obj("猫"))).encode("shift_jis")},
+        {"a": ("unassigned", 640, 480)},
+        {"a#0": ("猫", 10.0, 20.0, 100.0, 50.0)},
+        [],
+    ),
     "object without name, with empty name, with blank name": (
         {A + "a.xml": voc(obj(None), obj(""), obj("   "), obj("cat"))},
         {"a": ("unassigned", 640, 480)},

@@ -144,6 +144,8 @@ def test_empty_dataset_is_a_load_error_through_load(tmp_path):
         ({"names": {"x": "cat", 1: "dog"}}, ["dog"], ["1"], {"bad_category"}),
         ({"names": [1, 2.5]}, ["1", "2.5"], ["0", "1"], set()),
         ({"nc": 2}, [], [], {"no_class_names"}),  # no line uses a class: no class seen
+        ({"names": {0: "cat", 10**11: "eel", 2**70: "fox"}}, ["cat", "eel", "fox"], ["0", str(10**11), str(2**70)], set()),
+        ({"names": ["cat", {"deep": [1, 2]}, ["a", "b"]]}, ["cat", "1", "2"], ["0", "1", "2"], {"bad_category"}),
     ],
 )
 def test_names(tmp_path, doc, names, source_ids, codes):
@@ -164,6 +166,12 @@ def test_names(tmp_path, doc, names, source_ids, codes):
         ("train: images\n", r"data\.yaml: not a YOLO data.yaml — it has no `names`"),
         ("names: cat\n", r"data\.yaml: `names` must be a list or a mapping \{index: name\}. Got str instead"),
         ("names: " + "[" * 600 + "]" * 600 + "\n", r"data\.yaml: not valid YAML — nested too deeply"),
+        # a 300-byte alias bomb: 9^9 values once expanded (before: gigabytes, then MemoryError)
+        ("a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]\n"
+                                                          for a, b in zip("abcdefgh", "bcdefghi")) + "names: *i\n",
+         r"data\.yaml: not usable YAML — its aliases expand it to more than 1,000,000 values"),
+        ("names: &n [cat, *n]\n", r"data\.yaml: not usable YAML — an alias refers to a value that holds it"),
+        ("names: [cat]\nnc: 1" + "0" * 5000 + "\n", r"data\.yaml: not usable YAML — a number has more than 4,300 digits"),
     ],
 )
 def test_bad_yaml_is_a_load_error(tmp_path, text, match):

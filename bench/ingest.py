@@ -82,6 +82,7 @@ def run_child(kind: str, path: Path, env: dict[str, str]) -> dict:
 def run_process(command: list[str], env: dict[str, str]) -> dict:
     """Run ``command`` to its end: wall seconds from start to exit, CPU seconds and peak memory
     of that process alone (``wait4``), and what it printed."""
+    load = os.getloadavg()[0]  # the machine's 1-minute load when the run starts: timings are comparable only at like loads
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen(command, stdout=out, stderr=err, env=env)
@@ -94,7 +95,7 @@ def run_process(command: list[str], env: dict[str, str]) -> dict:
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} exited {proc.returncode}: {stderr[-2000:]}")
     return {"seconds": seconds, "cpu": usage.ru_utime + usage.ru_stime, "peak_mb": usage.ru_maxrss / 1024,
-            "stdout": stdout}
+            "stdout": stdout, "load": load}
 
 
 def has_cache_entry(cache: str) -> bool:
@@ -164,7 +165,9 @@ def report_calls(results: dict[str, list[dict]]) -> None:
 
 
 def report_processes(results: dict[str, list[dict]], commands: dict[str, list[str]], expected: dict | None) -> None:
-    print("\nThe whole process (interpreter start and imports included):")
+    loads = [r["load"] for runs in results.values() for r in runs]
+    print(f"\nThe whole process (interpreter start and imports included; {os.cpu_count()} cores, "
+          f"load average {statistics.median(loads):.2f} median, {min(loads):.2f}-{max(loads):.2f}):")
     print(f"{'path':<14}{'median s':>10}{'cpu s':>8}{'peak MB':>10}   runs (s)")
     for kind, runs in results.items():
         print(f"{kind:<14}{_median(runs, 'seconds'):>10.2f}{_median(runs, 'cpu'):>8.2f}{_median(runs, 'peak_mb'):>10.0f}   "

@@ -30,8 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 import imbal_core  # noqa: E402
 from imbal_core.dataset import build_dataset  # noqa: E402
-from imbal_core.splits import label_distribution_error  # noqa: E402
-from imbal_core.splitting import make_splits  # noqa: E402
+from imbal_core.splits import label_distribution_error, make_splits  # noqa: E402
 
 STREET = ROOT / "sample_data" / "street" / "annotations.json"
 TACO = ROOT.parent / "shared" / "realdata" / "taco" / "annotations.json"

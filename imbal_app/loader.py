@@ -6,7 +6,9 @@ inputs' content), so switching pages or moving a widget never parses again.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 import logging
 import os
 import tempfile
@@ -20,7 +22,8 @@ from imbal_core.dataset import Dataset
 from imbal_core.io import DESCRIPTIONS
 from imbal_core.io.archive import extract_zip
 from imbal_core.io.paths import data_root, resolve_in_root
-from imbal_core.report import LoadError, LoadReport
+from imbal_core.downloads import json_bytes
+from imbal_core.report import LoadError, LoadReport, ReportRow
 from imbal_core.samples import DEFAULT_SAMPLE, SAMPLES
 
 from . import state
@@ -41,6 +44,8 @@ class Request:
     conditions: str | None
     predictions: str | None
     token: tuple
+    #: Entries of uploaded zips that could not be extracted (skipped): shown first in the load report.
+    skipped: tuple[ReportRow, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -60,8 +65,12 @@ def uploads_dir() -> Path:
     return Path(os.environ.get("IMBAL_UPLOAD_DIR") or Path(tempfile.gettempdir()) / "imbal-uploads")
 
 
-def save_upload(name: str, data: bytes) -> Path:
-    """Store an uploaded file under its content hash; a .zip is extracted (safely) beside it."""
+def save_upload(name: str, data: bytes, report: LoadReport | None = None) -> Path:
+    """Store an uploaded file under its content hash; a .zip is extracted (safely) beside it.
+
+    An entry of the zip that cannot be extracted (encrypted, an unreadable compression method,
+    corrupt, clashing with another) is skipped and added to ``report`` under the upload's name;
+    the rows are kept beside the extraction, so the same upload reports them again later."""
     digest = hashlib.sha256(data).hexdigest()[:24]
     folder = uploads_dir() / digest
     folder.mkdir(parents=True, exist_ok=True)
@@ -72,11 +81,16 @@ def save_upload(name: str, data: bytes) -> Path:
         return target
     extracted = folder / "extracted"
     done = folder / ".extracted"
-    if done.exists():
-        return Path(done.read_text())
-    root = extract_zip(target, extracted)
-    done.write_text(str(root))
-    return root
+    kept = folder / ".skipped.json"
+    if not done.exists():
+        skipped = LoadReport()
+        root = extract_zip(target, extracted, report=skipped)
+        rows = [dataclasses.replace(r, file=Path(name).name) for r in skipped]
+        kept.write_bytes(json_bytes([r.to_dict() for r in rows]))
+        done.write_text(str(root))
+    if report is not None and kept.exists():
+        report.extend(ReportRow(**r) for r in json.loads(kept.read_text(encoding="utf-8")))
+    return Path(done.read_text())
 
 
 def _format_box(key: str) -> str:
@@ -84,28 +98,39 @@ def _format_box(key: str) -> str:
                         key=key, help="Leave on auto unless detection picks the wrong reader.")
 
 
-def _extras() -> tuple[str | None, str | None, tuple]:
-    """Optional conditions sidecar and predictions file."""
+def _extras(skipped: LoadReport) -> tuple[str | None, str | None, tuple]:
+    """Optional conditions sidecar and predictions file (zip entries skipped go to ``skipped``)."""
     with st.expander("Conditions and predictions (optional)"):
         sidecar = st.file_uploader("Conditions sidecar (CSV / Parquet keyed by file name or image id)",
                                    type=["csv", "tsv", "parquet"], key="upload_conditions")
         preds = st.file_uploader("Predictions, for the Evaluation and Active learning pages (COCO results JSON, "
                                  "YOLO txt zip, or CSV)",
                                  type=["json", "csv", "parquet", "zip", "txt"], key="upload_predictions")
-    cond_path = str(save_upload(sidecar.name, sidecar.getvalue())) if sidecar else None
-    pred_path = str(save_upload(preds.name, preds.getvalue())) if preds else None
+    cond_path = str(save_upload(sidecar.name, sidecar.getvalue(), skipped)) if sidecar else None
+    pred_path = str(save_upload(preds.name, preds.getvalue(), skipped)) if preds else None
     token = (sidecar.file_id if sidecar else None, preds.file_id if preds else None)
     return cond_path, pred_path, token
 
 
 def _request() -> Request | Refused | None:
+    skipped = LoadReport()
+    try:
+        request = _choose(skipped)
+    except LoadError as exc:  # a hostile zip (an entry outside the folder, a bomb): refused, with the reason
+        return Refused(str(exc), LoadReport([*skipped, *exc.report]))
+    if request is None or not skipped:
+        return request
+    return dataclasses.replace(request, skipped=tuple(skipped))
+
+
+def _choose(skipped: LoadReport) -> Request | None:
     kind = st.segmented_control("Source", SOURCES, default=SOURCES[0], key="source_kind") or SOURCES[0]
     if kind == "Sample":
         name = st.selectbox("Sample", list(SAMPLES), index=list(SAMPLES).index(DEFAULT_SAMPLE),
                             format_func=lambda n: SAMPLES[n].title, key="sample_name")
         sample = SAMPLES[name]
         st.caption(sample.description)
-        cond, preds, extra = _extras()
+        cond, preds, extra = _extras(skipped)
         default_preds = sample.predictions_file()
         preds = preds or (str(default_preds) if default_preds and default_preds.exists() else None)
         return Request(sample.title, tuple(str(p) for p in sample.files()), sample.format, cond, preds,
@@ -114,28 +139,22 @@ def _request() -> Request | Refused | None:
         files = st.file_uploader("Export file(s), or a .zip of a YOLO / VOC / image-folder tree",
                                  accept_multiple_files=True, key="upload_files")
         fmt = _format_box("upload_format")
-        cond, preds, extra = _extras()
+        cond, preds, extra = _extras(skipped)
         if not files:
             st.caption("COCO or Label Studio JSON, YOLO data.yaml with labels in a zip, VOC as a zip, a label CSV…")
             return None
-        try:
-            paths = tuple(str(save_upload(f.name, f.getvalue())) for f in files)
-        except LoadError as exc:
-            return Refused(str(exc), exc.report)
+        paths = tuple(str(save_upload(f.name, f.getvalue(), skipped)) for f in files)
         label = ", ".join(f.name for f in files)
         return Request(label, paths, fmt, cond, preds, ("upload", tuple(f.file_id for f in files), fmt, extra))
     root = data_root()
     text = st.text_input("Path below the data root", key="server_path", placeholder="exports/instances_val.json",
                          help=f"Files are read only below {root} (set IMBAL_DATA_ROOT to change it).")
     fmt = _format_box("path_format")
-    cond, preds, extra = _extras()
+    cond, preds, extra = _extras(skipped)
     st.caption(f"Data root: `{root}`")
     if not text.strip():
         return None
-    try:
-        path = resolve_in_root(text, root)
-    except LoadError as exc:
-        return Refused(str(exc), exc.report)
+    path = resolve_in_root(text, root)
     return Request(text, (str(path),), fmt, cond, preds, ("path", str(path), fmt, extra))
 
 
@@ -161,7 +180,7 @@ def _load_request(request: Request) -> None:
         try:
             dataset = _load(request.paths, request.format, request.conditions)
         except LoadError as exc:
-            state.set_error(str(exc), exc.report, token=request.token)
+            state.set_error(str(exc), LoadReport([*request.skipped, *exc.report]), token=request.token)
             status.update(label="Could not load this export", state="error")
             return
         except Exception as exc:  # never a traceback for the user; the log keeps it
@@ -172,6 +191,8 @@ def _load_request(request: Request) -> None:
             return
         status.update(label=dataset.summary_line(), state="complete")
     slot.empty()
+    if request.skipped:  # a new object: the cached dataset others share keeps its own report
+        dataset = dataclasses.replace(dataset, report=LoadReport([*request.skipped, *dataset.report]))
     state.set_dataset(dataset, request.label, request.token,
                       Path(request.predictions) if request.predictions else None)
 

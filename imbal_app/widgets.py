@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from imbal_core.dataset import Dataset
-from imbal_core.exports import csv_bytes
+from imbal_core.downloads import csv_bytes
 
 ROWS_SHOWN = 500
 

@@ -10,17 +10,19 @@
 >>> imbal_core.solve({"Car": 6000, "Wheelchair": 300}, budget=5000, cap=5)   # a rebalancing plan
 
 The analyses live in their own modules (``imbal_core.longtail``, ``.health``, ``.hierarchy``,
-``.strata``, ``.splits``, ``.splitting``, ``.plan``, ``.evaluate``, ``.quotas``, ``.active``);
+``.strata``, ``.splits``, ``.plan``, ``.evaluate``, ``.quotas``, ``.active``);
 the names below are imported from them on first use, so ``import imbal_core`` (and with it
 every ``imbal`` command, ``imbal --help`` included) stays light: no NumPy, pyarrow or pandas until
 a name is used.
 """
 from importlib import import_module
 
-# `cube` is bound now: it is also the name of a submodule, and importing that submodule later
-# would otherwise make ``imbal_core.cube`` the module instead of the function. cube.py imports
-# NumPy and pyarrow on first call.
+# `cube` and `evaluate` are bound now: each is also the name of a submodule, and importing that
+# submodule later would otherwise make ``imbal_core.cube`` the module instead of the function.
+# Both modules are light: cube.py imports NumPy and pyarrow on first call, the evaluate package
+# its task modules.
 from .cube import class_totals, cube
+from .evaluate import evaluate
 
 _LAZY = {
     "Dataset": "dataset",
@@ -39,15 +41,14 @@ _LAZY = {
     "hidden_subgroups": "strata",
     "strata_table": "strata",
     "check_splits": "splits",
-    "make_splits": "splitting",
+    "make_splits": "splits",
     "solve": "plan",
     "fit_weights": "plan",
     "plan_for_dataset": "plan",
-    "evaluate": "evaluate",
     "read_predictions": "io.predictions",
 }
 
-__all__ = ["class_totals", "cube", *_LAZY]
+__all__ = ["class_totals", "cube", "evaluate", *_LAZY]
 __version__ = "0.1.0"
 
 

@@ -12,7 +12,7 @@ rule                          verdict
 ``classes_in_every_split``    every class with data appears in every assigned split. *fail*: a class
                               is missing from a split; *warn*: declared classes have no data at all.
 ``splits_stratified``         each class holds the same share of every split's images as of train's
-                              (the one definition of :mod:`imbal_core.stratification`, which split
+                              (the one definition of :mod:`imbal_core.splits.stratification`, which split
                               health uses too): relative share deviation, images holding the class,
                               judged where train's share predicts at least 5 images and counted only
                               beyond chance (3 standard deviations). *warn* beyond ``share_tolerance``
@@ -40,7 +40,7 @@ import pyarrow as pa
 
 from .dataset import UNASSIGNED, Dataset
 from .longtail import class_split_counts
-from .stratification import FAIL_TOLERANCE, TOLERANCE, stratification
+from .splits.stratification import FAIL_TOLERANCE, TOLERANCE, stratification
 
 Status = Literal["pass", "warn", "fail"]
 STATUSES: tuple[Status, ...] = ("pass", "warn", "fail")

@@ -8,7 +8,9 @@ the kind of problem, for grouping and for tests.
 Messages quote the input through :func:`excerpt` (at most about :data:`EXCERPT_LENGTH`
 characters of it). As a backstop, a row's record and problem and a :class:`LoadError` message are
 cut (:func:`shorten`) past :data:`MAX_RECORD_LENGTH`, :data:`MAX_PROBLEM_LENGTH` and
-:data:`MAX_MESSAGE_LENGTH` characters, whoever built them: a hostile file cannot flood a terminal.
+:data:`MAX_MESSAGE_LENGTH` characters, whoever built them: a hostile file cannot flood a terminal. Their text is made
+encodable (:func:`safe_text`): a file name that is not UTF-8 is shown with ``\\xff`` escapes, so
+a row can go into Arrow, JSON or the app like any other.
 """
 from __future__ import annotations
 
@@ -76,6 +78,27 @@ def excerpt(value: object, limit: int = EXCERPT_LENGTH) -> str:
     return shorten(_REPR.repr(value), limit)
 
 
+def safe_text(text: str) -> str:
+    """``text`` made encodable as UTF-8, for anything written out (JSON, CSV, Arrow, a terminal).
+
+    A file name that is not UTF-8 reaches Python as surrogate escapes (``b'exp\\xff'`` becomes
+    ``'exp\\udcff'``); its bytes are shown as ``\\xff``. A lone surrogate that is no escaped byte
+    (from a JSON ``"\\ud800"``) is shown as ``\\ud800``. Valid text comes back unchanged (the same
+    object), so callers may compare with ``is`` / ``==`` to learn whether anything changed.
+    """
+    if text.isascii():  # the usual case, and the cheapest test (no copy)
+        return text
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate outside the escaped-byte range U+DC80..U+DCFF
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def shorten(text: str, limit: int) -> str:
     """``text`` when it has at most ``limit`` characters; else its start and end around an ellipsis."""
     if len(text) <= limit:
@@ -107,10 +130,10 @@ def _record_text(record: object) -> str:
     if record is None:
         return ""
     if isinstance(record, str):
-        return shorten(record, MAX_RECORD_LENGTH)
+        return shorten(safe_text(record), MAX_RECORD_LENGTH)
     if isinstance(record, (int, dict, list, tuple, set)):
-        return excerpt(record, MAX_RECORD_LENGTH)
-    return shorten(str(record), MAX_RECORD_LENGTH)
+        return safe_text(excerpt(record, MAX_RECORD_LENGTH))
+    return shorten(safe_text(str(record)), MAX_RECORD_LENGTH)
 
 
 @dataclass
@@ -120,19 +143,19 @@ class LoadReport:
     rows: list[ReportRow] = field(default_factory=list)
 
     def add(self, file: object, record: object, code: str, problem: str, action: str) -> None:
-        self.rows.append(ReportRow(str(file), _record_text(record), code,
-                                   shorten(problem, MAX_PROBLEM_LENGTH), action))
+        self.rows.append(ReportRow(safe_text(str(file)), _record_text(record), code,
+                                   shorten(safe_text(problem), MAX_PROBLEM_LENGTH), action))
 
     def add_many(
         self, file: object, records: Iterable[object], code: str, problems: Iterable[str] | str, action: str
     ) -> None:
         """Add one row per record; ``problems`` is one text for all or one per record."""
-        file = str(file)
+        file = safe_text(str(file))
         if isinstance(problems, str):
-            problems = shorten(problems, MAX_PROBLEM_LENGTH)
+            problems = shorten(safe_text(problems), MAX_PROBLEM_LENGTH)
             self.rows.extend(ReportRow(file, _record_text(r), code, problems, action) for r in records)
         else:
-            self.rows.extend(ReportRow(file, _record_text(r), code, shorten(p, MAX_PROBLEM_LENGTH), action)
+            self.rows.extend(ReportRow(file, _record_text(r), code, shorten(safe_text(p), MAX_PROBLEM_LENGTH), action)
                              for r, p in zip(records, problems))
 
     def extend(self, other: "LoadReport | Iterable[ReportRow]") -> None:
@@ -200,6 +223,6 @@ class LoadError(Exception):
     """
 
     def __init__(self, message: str, report: LoadReport | None = None, file: str | None = None):
-        super().__init__(shorten(str(message), MAX_MESSAGE_LENGTH))
+        super().__init__(shorten(safe_text(str(message)), MAX_MESSAGE_LENGTH))
         self.report = report if report is not None else LoadReport()
-        self.file = file
+        self.file = safe_text(file) if isinstance(file, str) else file

@@ -111,7 +111,7 @@ def test_min_recall_fails_the_run_with_exit_1(capsys):
 @pytest.mark.parametrize("args, message", [
     (["--iou", "0"], "`iou` must be above 0 and at most 1. Got 0.0 instead."),
     (["--by", "sequence"], "`by` must be one of"),
-    (["--split", "holdout"], "`split` must name splits of the dataset"),
+    (["--split", "holdout"], "`split` must be one of ['train', 'val', 'test'] or None. Got 'holdout' instead."),
     (["--min-recall", "2"], "`--min-recall` must be between 0 and 1"),
 ])
 def test_bad_options_exit_2_with_a_message(capsys, args, message):

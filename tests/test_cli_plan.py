@@ -123,4 +123,4 @@ def test_targets_naming_unknown_classes_exit_2(capsys, tmp_path):
     targets = tmp_path / "t.json"
     targets.write_text('{"Truck": 10}')
     code, _, err = run(capsys, "--counts", EXERCISE, "--targets", targets)
-    assert code == 2 and "`targets` names classes the counts do not have: ['Truck']" in err
+    assert code == 2 and f"{targets}: 1 class(es) not in `--counts`: ['Truck']" in err

@@ -107,3 +107,27 @@ def test_csv_output_and_no_groups(capsys, tmp_path):
 def test_bad_input_exits_2(capsys, args, message):
     code, out, err = run(capsys, STREET, *args)
     assert code == 2 and message in err
+
+
+def test_out_that_is_a_file_exits_2_naming_it_before_the_search(capsys, tmp_path, monkeypatch):
+    existing = tmp_path / "splits.csv"
+    existing.write_text("kept\n")
+
+    def no_search(*args, **kwargs):
+        raise AssertionError("the splits were searched for although --out cannot be written")
+
+    monkeypatch.setattr("imbal_core.cli.split.make_splits", no_search)
+    for out_path, where in ((existing, "an existing file"), (existing / "new", "below")):
+        code, out, err = run(capsys, STREET, "--ratios", "0.8,0.2", "--out-format", "csv", "--out", out_path)
+        assert code == 2 and out == "" and "Traceback" not in err
+        assert err.startswith("imbal: `--out` must be a folder (created when missing). Got '") and where in err
+        assert "splits.csv" in err
+    assert existing.read_text() == "kept\n"
+
+
+def test_out_that_is_an_existing_folder_is_written_into(capsys, tmp_path):
+    (tmp_path / "other.txt").write_text("left alone\n")
+    code, out, _ = run(capsys, STREET, "--ratios", "0.8,0.2", "--out", tmp_path, "--out-format", "csv")
+    assert code == 0 and f"Wrote 1 file(s) to {tmp_path} (csv)" in out
+    assert (tmp_path / "splits.csv").read_text().startswith("image,split\n")
+    assert (tmp_path / "other.txt").read_text() == "left alone\n"

@@ -167,6 +167,13 @@ def test_bad_arguments_are_refused_with_a_message(kwargs, match):
         hidden_subgroups(ds, **kwargs)
 
 
+def test_a_split_the_dataset_lacks_is_refused_with_the_splits_it_has():
+    ds = make([("day", ["Car"]), ("night", ["Bus"])], splits=["train", "val"])
+    assert strata_table(ds, "time_of_day", split="val").total == 1
+    with pytest.raises(ValueError, match=r"`split` must be one of \['train', 'val'\] or None. Got 'test' instead."):
+        strata_table(ds, "time_of_day", split="test")
+
+
 def test_no_conditions_says_where_they_come_from():
     ds = make([("day", ["Car"])], conditions=())
     with pytest.raises(ValueError, match="no conditions .* sidecar"):

@@ -6,7 +6,7 @@ import streamlit as st
 
 from imbal_app import state
 from imbal_core.charts.strata import HEATMAP_MODES, MODE_LABELS, heatmap
-from imbal_core.exports import csv_bytes
+from imbal_core.downloads import csv_bytes
 from imbal_core.longtail import available_units, pixel_source, unit_label
 from imbal_core.strata import hidden_subgroups
 

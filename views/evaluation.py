@@ -8,10 +8,10 @@ from imbal_app import loader, state
 from imbal_core.charts import evaluate as charts
 from imbal_core.dataset import Dataset
 from imbal_core.evaluate import by_condition, coco_ap_for, evaluate, evaluation_kind, hard_negatives, slice_columns
-from imbal_core.evaluate.export import headline
+from imbal_core.evaluate.document import headline
 from imbal_core.evaluate.slices import gaps
 from imbal_core.evaluate.table import frequency_order, per_class_frame, rare_classes
-from imbal_core.exports import csv_bytes
+from imbal_core.downloads import csv_bytes
 from imbal_core.fingerprint import dataset_key
 from imbal_core.io.predictions import read_predictions
 from imbal_core.report import LoadError

@@ -6,7 +6,7 @@ import streamlit as st
 
 from imbal_app import state
 from imbal_core.charts.longtail import class_bars, lorenz_figure
-from imbal_core.exports import csv_bytes, json_bytes
+from imbal_core.downloads import csv_bytes, json_bytes
 from imbal_core.fingerprint import dataset_key
 from imbal_core.health import HealthConfig, check
 from imbal_core.longtail import available_units, class_split_counts, long_tail, pixel_source, unit_label

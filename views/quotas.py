@@ -7,7 +7,7 @@ import streamlit as st
 
 from imbal_app import state
 from imbal_core.charts.quotas import burn_chart, progress_bars
-from imbal_core.exports import csv_bytes
+from imbal_core.downloads import csv_bytes
 from imbal_core.report import LoadError
 from imbal_core.quotas import UNITS, Workspace, WorkspaceError
 from imbal_core.quotas.editing import parse_targets_frame, targets_frame

@@ -6,10 +6,10 @@ import streamlit as st
 
 from imbal_app import state
 from imbal_core.charts.splits import class_shares, worst_deviation
-from imbal_core.exports import csv_bytes
+from imbal_core.columns import has_groups
+from imbal_core.downloads import csv_bytes
 from imbal_core.fingerprint import dataset_key
-from imbal_core.splits import check_splits
-from imbal_core.splitting import check_ratios, export_formats, export_splits, make_splits
+from imbal_core.splits import check_ratios, check_splits, export_formats, export_splits, make_splits
 
 BADGE = {"pass": ":green-badge[:material/check: pass]", "warn": ":orange-badge[:material/warning: warn]",
          "fail": ":red-badge[:material/close: fail]"}
@@ -38,11 +38,11 @@ dataset = state.require_dataset()
 st.title("Splits")
 st.caption(f"{state.label()} — per-class and per-condition balance of each split, leakage between splits, "
            "and new splits that keep every class in proportion without dividing a sequence.")
-has_groups = dataset.images.column("group").null_count < dataset.num_images
-group_options = ["auto", "none", *(["group"] if has_groups else []), *dataset.conditions]
+grouped = has_groups(dataset)
+group_options = ["auto", "none", *(["group"] if grouped else []), *dataset.conditions]
 
 st.subheader("Current splits")
-health = check_splits(dataset, group_by="group" if has_groups else None)
+health = check_splits(dataset, group_by="group" if grouped else None)
 if not health.verdicts:
     st.info(health.message + " Generate splits below.", icon=":material/info:")
 else:
@@ -112,8 +112,7 @@ sizes = result.sizes.to_pandas()
 st.dataframe(sizes, hide_index=True, width="stretch", column_config={
     "share": st.column_config.NumberColumn(format="percent"), "target": st.column_config.NumberColumn(format="percent")})
 verdicts(result.health)
-drifting = sorted({c for v in result.health.verdicts for c in v.condition_divergence
-                   if v.condition_divergence[c] > result.health.settings["js_warn"]} - set(result.stratify_by))
+drifting = result.drifting_conditions()
 if drifting:
     st.caption(f"Not kept in proportion, so free to drift: {', '.join(drifting)}. Add them to *Keep in proportion* "
                "to balance them too (each one asked for costs a little class balance).")

@@ -36,7 +36,8 @@ def _object_uncertainty(objects: _Objects, rule: Rule, outcomes: int) -> np.ndar
     bg, p, obj = objects.background, objects.p, objects.obj
     if rule == "entropy":
         with np.errstate(divide="ignore", invalid="ignore"):
-            h = np.bincount(obj, weights=np.where(p > 0, -p * np.log(p), 0.0), minlength=n)
+            # as float: bincount of no pairs at all gives int64 zeros, which `h +=` below cannot take
+            h = np.bincount(obj, weights=np.where(p > 0, -p * np.log(p), 0.0), minlength=n).astype(np.float64)
             h += np.where(bg > 0, -bg * np.log(bg), 0.0)
         return h / math.log(max(outcomes, 2))
     order = np.lexsort((-p, obj))

@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..exports import csv_bytes
+from ..downloads import csv_bytes
 from ..io._conditions import GROUP_FIELDS
 from .pool import Pool
 from .scoring import Rule

@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,11 +20,12 @@ import numpy as np
 from ..evaluate import by_condition, evaluate, evaluate_masks, hard_negatives, slice_columns
 from ..evaluate._common import check_fraction
 from ..evaluate.table import select_images
-from ..evaluate.export import evaluation_dict
-from ..exports import csv_bytes
+from ..evaluate.document import evaluation_dict
+from ..downloads import csv_bytes
+from ..io._files import read_bytes, write_bytes
 from ..io.archive import extract_zip
 from ..io.predictions import PREDICTION_FORMATS, read_predictions
-from ..report import LoadError
+from ..report import LoadError, LoadReport, ReportRow
 from ._common import add_input_arguments, format_table, load_dataset, print_json
 
 
@@ -32,8 +34,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Evaluate a model's predictions against an export, per class and per condition.")
     add_input_arguments(p)
     p.add_argument("--pred", required=True, metavar="FILE",
-                   help="predictions: COCO results JSON, a folder (or zip) of YOLO txt files, or a CSV / Parquet of predicted labels")
+                   help="predictions: COCO results JSON, a folder (or zip) of YOLO txt files, Scalabel / BDD100K JSON "
+                        "with a score per label, or a CSV / Parquet of predicted labels")
     p.add_argument("--pred-format", default="auto", choices=["auto", *PREDICTION_FORMATS], help="predictions format")
+    p.add_argument("--pred-opt", action="append", default=[], metavar="KEY=VALUE",
+                   help="a predictions option, e.g. layout=cls,conf,x,y,w,h or coords=pixels (YOLO), "
+                        "image_column=file (CSV) (repeatable)")
     p.add_argument("--names", metavar="FILE", help="YOLO predictions: class names in index order, one per line")
     p.add_argument("--iou", type=float, default=0.5, help="IoU of a match for the confusion matrix and P/R/F1 (0.5)")
     p.add_argument("--score-threshold", type=float, default=0.5, help="lowest score counted as a detection (0.5)")
@@ -51,9 +57,22 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _lines(path: str, what: str) -> list[str]:
     try:
-        return [line.strip() for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
-    except OSError as exc:
-        raise LoadError(f"{path}: cannot read the {what} ({exc.strerror or exc}).", file=path) from None
+        text = read_bytes(path).decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise LoadError(f"{path}: the {what} must be UTF-8 text; byte {exc.start} is not "
+                        f"(0x{exc.object[exc.start]:02x}).", file=path) from None
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _pred_options(pairs: list[str]) -> dict[str, str]:
+    """``--pred-opt KEY=VALUE`` pairs as a dict; values stay text (a layout, a column name)."""
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"`--pred-opt` must be KEY=VALUE. Got {pair[:80]!r} instead.")
+        options[key.strip()] = value.strip()
+    return options
 
 
 def _check_options(args: argparse.Namespace, dataset) -> None:
@@ -81,8 +100,9 @@ def run(args: argparse.Namespace) -> int:
         evaluation = evaluate_masks(args.gt_masks, args.pred, Path(args.mask_classes), dataset=dataset)
     else:
         names = _lines(args.names, "class names") if args.names else None
-        with _unzipped(args.pred) as pred_path:
-            predictions = read_predictions(pred_path, dataset, format=args.pred_format, names=names)
+        with _unzipped(args.pred) as (pred_path, renamed):
+            predictions = renamed(read_predictions(pred_path, dataset, format=args.pred_format, names=names,
+                                                   options=_pred_options(args.pred_opt)))
         problem = predictions.unusable()
         if problem:
             raise LoadError(problem, predictions.report, args.pred)
@@ -91,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     negatives = None
     if args.hard_negatives:
         negatives = hard_negatives(evaluation, dataset, min_score=args.min_score)
-        Path(args.hard_negatives).write_bytes(csv_bytes(negatives.table.drop_columns(["image_id"])))
+        write_bytes(args.hard_negatives, csv_bytes(negatives.table.drop_columns(["image_id"])))
     failing = _failing(evaluation, args.min_recall)
     if args.json:
         doc = evaluation_dict(evaluation, [row for s in slices for row in s.to_dict()] if slices else None)
@@ -110,12 +130,39 @@ def run(args: argparse.Namespace) -> int:
 
 @contextlib.contextmanager
 def _unzipped(path: str):
-    """A zip of YOLO txt files is read from a temporary folder (extracted safely, removed after)."""
+    """``(folder, renamed)``: a zip of YOLO txt files is read from a temporary folder (extracted
+    safely, removed after); other predictions as they are. An entry that cannot be extracted is
+    skipped: printed on stderr and put first in the predictions report. ``renamed(predictions)``
+    and a :class:`LoadError` raised inside name the archive (``x.zip/labels/a.txt``), not the
+    temporary folder."""
     if not str(path).lower().endswith(".zip"):
-        yield path
+        yield path, lambda predictions: predictions
         return
+    skipped = LoadReport()
     with tempfile.TemporaryDirectory(prefix="imbal-pred-") as folder:
-        yield str(extract_zip(Path(path), Path(folder)))
+        try:
+            root = str(extract_zip(Path(path), Path(folder), report=skipped))
+        finally:
+            _print_skipped(skipped)
+
+        def rows(report: LoadReport) -> list[ReportRow]:
+            return skipped.rows + [replace(r, file=r.file.replace(folder, str(path), 1)) for r in report.rows]
+
+        def renamed(predictions):
+            return replace(predictions, source=str(path), report=LoadReport(rows(predictions.report)))
+
+        try:
+            yield root, renamed
+        except LoadError as exc:
+            raise LoadError(str(exc).replace(folder, str(path)), LoadReport(rows(exc.report)), str(path)) from None
+
+
+def _print_skipped(report: LoadReport, limit: int = 5) -> None:
+    """The archive entries skipped, on stderr (the JSON and the text output hold them too)."""
+    for row in report.rows[:limit]:
+        print(f"imbal: {row.file}: skipped the entry {row.record!r} — {row.problem}", file=sys.stderr)
+    if len(report) > limit:
+        print(f"imbal: {report.rows[0].file}: {len(report) - limit:,} more entries skipped", file=sys.stderr)
 
 
 def _failing(evaluation, min_recall: float | None) -> list[dict]:

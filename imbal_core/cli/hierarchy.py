@@ -9,6 +9,7 @@ from ..hierarchy import (
     from_supercategories, merged_coco, merged_labels_csv, merged_yolo_zip, read_mapping, resolve_merges,
     suggest_merges, what_if,
 )
+from ..io._files import write_bytes
 from ._common import add_input_arguments, format_table, load_dataset, print_json
 
 OUT_FORMATS = ("coco", "yolo", "labels")
@@ -67,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError("`--out` needs merges: give --merge CHILD=PARENT or --apply-suggestions.")
         kind = _out_format(args)
         make = {"coco": merged_coco, "yolo": merged_yolo_zip, "labels": merged_labels_csv}[kind]
-        Path(args.out).write_bytes(make(dataset, merges))
+        write_bytes(args.out, make(dataset, merges))
         written = {"path": args.out, "format": kind}
     if args.json:
         print_json({"hierarchy": hierarchy.to_dict(), "suggestions": suggestions.to_dict(), "merges": merges,

@@ -11,10 +11,13 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from ..io._files import write_bytes
 from ..plan import (DESCRIPTIONS, STRATEGIES, build_document, default_split, default_strategy, fit_weights, incidence,
                     make_spec, parse_counts, plan_for_dataset, read_targets, repeat_factor_weights, solve, weights_csv,
                     weights_parquet)
 from ..plan.reach import TOLERANCE
+from ..plan.spec import check_target_classes
+from ..report import safe_text
 from ._common import add_input_arguments, format_table, load_dataset, print_json
 
 _OUTPUTS = {".json": "the complete plan (JSON)", ".md": "the one-page summary (Markdown)", ".csv": "one row per class"}
@@ -73,9 +76,14 @@ def run(args: argparse.Namespace) -> int:
     critical = [c.strip() for c in args.critical.split(",") if c.strip()] if args.critical else None
     weights = alternative = dataset = None
     if args.counts:
-        plan = solve(parse_counts(args.counts), spec)
+        counts = parse_counts(args.counts)
+        if targets is not None:
+            check_target_classes(targets, list(counts), args.targets, among="`--counts`")
+        plan = solve(counts, spec)
     else:
         dataset = load_dataset(args)
+        if targets is not None:
+            check_target_classes(targets, dataset.class_names, args.targets)
         if args.strategy is None and targets is None:
             spec = replace(spec, strategy=default_strategy(dataset))
         split = default_split(dataset) if args.split is None else args.split
@@ -102,13 +110,13 @@ def run(args: argparse.Namespace) -> int:
 def _write(args: argparse.Namespace, doc, dataset) -> None:
     if args.output:
         suffix = Path(args.output).suffix.lower()
-        data = doc.json_bytes() if suffix == ".json" else doc.markdown().encode() if suffix == ".md" else doc.csv_bytes()
-        Path(args.output).write_bytes(data)
+        data = doc.json_bytes() if suffix == ".json" else safe_text(doc.markdown()).encode() if suffix == ".md" else doc.csv_bytes()
+        write_bytes(args.output, data)
         print(f"wrote {_OUTPUTS[suffix]} to {args.output}", file=sys.stderr)
     if args.weights:
         suffix = Path(args.weights).suffix.lower()
         writer = weights_parquet if suffix == ".parquet" else weights_csv
-        Path(args.weights).write_bytes(writer(doc.weights, dataset, doc.policy))
+        write_bytes(args.weights, writer(doc.weights, dataset, doc.policy))
         print(f"wrote per-image weights ({doc.weights.epoch_images:,} images per epoch) to {args.weights}", file=sys.stderr)
 
 

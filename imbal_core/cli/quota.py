@@ -13,12 +13,13 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import date, datetime, timezone
-from pathlib import Path
 
+from ..io._files import write_bytes
 from ..quotas import UNITS, Workspace, targets_from_mapping
 from ..quotas.history import HISTORY_MODES
 from ..quotas.playbook import playbook
 from ..quotas.progress import StatusRules, project_progress
+from ..report import safe_text
 from ..types import QuotaStatus
 from ._common import add_input_arguments, format_table, load_dataset, print_json
 
@@ -218,10 +219,10 @@ def run_status(args: argparse.Namespace) -> int:
 def run_playbook(args: argparse.Namespace) -> int:
     book = playbook(_progress(args), days=args.days, capacity=args.capacity, front_load=args.front_load, unit=args.unit)
     if args.csv:
-        Path(args.csv).write_bytes(book.to_csv())
+        write_bytes(args.csv, book.to_csv())
     text = book.to_markdown()
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        write_bytes(args.output, safe_text(text).encode("utf-8"))
     if args.json:
         print_json(book.to_dict())
     elif not args.output:

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from ..active import AGGREGATES, RULES, build_pool, select_batch
 from ..active.summary import quota_needs
 from ..io import load
+from ..io._files import write_bytes
 from ..io.predictions import PREDICTION_FORMATS, read_predictions
 from ..quotas import Workspace
 from ..quotas.progress import project_progress
+from ..report import LoadError
 from ._common import format_table, print_json
 
 
@@ -50,9 +51,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run)
 
 
+def _check_pool(predictions, path: str) -> None:
+    """A pool with no prediction to rank (an empty or unreadable file, a file of another kind),
+    or none matching ``--images``, cannot give a batch: :class:`LoadError` naming the file."""
+    problem = predictions.unusable()
+    if problem is None and predictions.num_predictions == 0:
+        first = f" (first problem: {predictions.report.rows[0].problem})" if predictions.report else ""
+        problem = f"{path}: no prediction could be read, so there is nothing to rank{first}."
+    if problem is not None:
+        raise LoadError(problem, predictions.report, str(path))
+
+
 def run(args: argparse.Namespace) -> int:
     dataset = load(args.images) if args.images else None
     predictions = read_predictions(args.pool, dataset, format=args.pool_format)
+    _check_pool(predictions, args.pool)
     quotas = None
     if args.project:
         progress = project_progress(Workspace(args.workspace), args.project)
@@ -67,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     selection = select_batch(pool, args.n, quotas, boost=args.boost, group=group, max_per_group=args.max_per_group,
                              seed=args.seed)
     if args.output:
-        Path(args.output).write_bytes(selection.to_csv())
+        write_bytes(args.output, selection.to_csv())
     if args.json:
         print_json({**selection.to_dict(), "pool": pool.size, "source": str(args.pool), "output": args.output})
         return 0

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import argparse
 
-from ..splits import SplitHealth, check_splits
-from ..splitting import EXPORT_FORMATS, export_splits, make_splits
-from ..splitting.generate import resolve_group_by
+from ..splits.check import SplitHealth, check_splits
+from ..splits.export import EXPORT_FORMATS, check_folder, export_splits
+from ..splits.generate import make_splits, resolve_group_by
 from ._common import add_input_arguments, format_table, load_dataset, print_json, report_lines
 from ._options import option_names
 
 #: Library parameters -> this command's options, for messages.
 OPTIONS = {"group_by": "--group", "stratify_by": "--stratify", "ratios": "--ratios", "names": "--names",
-           "tolerance": "--tolerance", "seed": "--seed", "format": "--out-format", "unit": "--unit"}
+           "tolerance": "--tolerance", "seed": "--seed", "format": "--out-format", "unit": "--unit", "folder": "--out"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,7 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same splits (default 0)")
     p.add_argument("--tolerance", type=float, default=0.005, help="how far a split's image share may stray from its ratio "
                    "(default 0.005)")
-    p.add_argument("--out", metavar="DIR", help="write the new splits here (without it, nothing is written)")
+    p.add_argument("--out", metavar="DIR", help="write the new splits into this folder, created when missing (without it, "
+                   "nothing is written)")
     p.add_argument("--out-format", dest="export_format", choices=EXPORT_FORMATS,
                    help="format of the written splits (default: the export's own when COCO, YOLO or VOC, else csv)")
     p.add_argument("--yolo-paths", default="relative", choices=["relative", "absolute"],
@@ -68,6 +69,8 @@ def _run(args: argparse.Namespace, dataset) -> int:
             for line in report_lines(dataset):
                 print(line)
         return 0 if health.passed else 1
+    if args.out:
+        check_folder(args.out)  # before the search, which can take a while
     names = [n.strip() for n in args.names.split(",")] if args.names else None
     result = make_splits(dataset, args.ratios, args.stratify, None if args.group in ("none", "") else args.group,
                          args.seed, names=names, tolerance=args.tolerance)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 
 from ..summary import summarize
-from ._common import add_input_arguments, format_table, load_dataset, print_json, report_lines
+from ._common import add_input_arguments, collector_paused, format_table, load_dataset, print_json, report_lines
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -16,8 +16,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    dataset = load_dataset(args)
-    summary = summarize(dataset)
+    with collector_paused():
+        dataset = load_dataset(args)
+        summary = summarize(dataset)
     if args.json:
         print_json(summary.to_dict())
         return 0

@@ -10,26 +10,62 @@
 >>> hard_negatives(ev, ds).to_pandas()                         # confident mistakes, ranked per class
 
 Modules: :mod:`.classification`, :mod:`.detection` (with :mod:`.coco`), :mod:`.segmentation`,
-:mod:`.slices`, :mod:`.hard_negatives`, :mod:`.ranking` (PR AUC); shared conventions in :mod:`._common`.
+:mod:`.slices`, :mod:`.negatives` (hard negatives), :mod:`.ranking` (PR AUC); the result every task returns
+in :mod:`.base`, its JSON form in :mod:`.document`; shared conventions in :mod:`._common`.
+
+``import imbal_core`` binds :func:`evaluate` eagerly: it is also the name of this package, and
+importing the package later would otherwise make ``imbal_core.evaluate`` the package instead of
+the function. So this module stays light, as :mod:`imbal_core.cube` does: the names below are
+imported from their modules on first use, and :func:`evaluate` imports the task it runs.
 """
 from __future__ import annotations
 
-from typing import Sequence, Union
+from importlib import import_module
+from typing import TYPE_CHECKING, Sequence
 
-from ..dataset import Dataset
-from ..io.predictions import Predictions
-from ._common import Averages, ConfusionMatrix, Undefined
-from .classification import ClassificationEvaluation, classification_metrics, evaluate_classification
-from .coco import CocoResult, CocoSummary
-from .detection import DetectionEvaluation, coco_ap, evaluate_detection, match_detections
-from .hard_negatives import HardNegatives, hard_negatives
-from .segmentation import SegmentationEvaluation, evaluate_masks, evaluate_segmentation
-from .slices import SliceTable, by_condition, slice_columns
+if TYPE_CHECKING:
+    from ..dataset import Dataset
+    from ..io.predictions import Predictions
+    from ..types import Task
+    from ._common import Undefined
+    from .coco import CocoResult
+    from .document import Evaluation
 
-Evaluation = Union[ClassificationEvaluation, DetectionEvaluation, SegmentationEvaluation]
+_LAZY = {
+    "Averages": "_common",
+    "ConfusionMatrix": "_common",
+    "Undefined": "_common",
+    "EvaluationBase": "base",
+    "ClassificationEvaluation": "classification",
+    "classification_metrics": "classification",
+    "evaluate_classification": "classification",
+    "CocoResult": "coco",
+    "CocoSummary": "coco",
+    "DetectionEvaluation": "detection",
+    "coco_ap": "detection",
+    "evaluate_detection": "detection",
+    "match_detections": "detection",
+    "Evaluation": "document",
+    "HardNegatives": "negatives",
+    "hard_negatives": "negatives",
+    "SegmentationEvaluation": "segmentation",
+    "evaluate_masks": "segmentation",
+    "evaluate_segmentation": "segmentation",
+    "SliceTable": "slices",
+    "by_condition": "slices",
+    "slice_columns": "slices",
+}
 
 
-def evaluation_kind(dataset: Dataset, predictions: Predictions) -> str:
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def evaluation_kind(dataset: Dataset, predictions: Predictions) -> Task:
     """"classification", "segmentation" (masks on a COCO segmentation dataset) or "detection"."""
     if dataset.task == "classification":
         return "classification"
@@ -56,11 +92,18 @@ def evaluate(
     ``coco_result``: a COCOeval run of :func:`coco_ap` to reuse (detection, segmentation).
     """
     kind = evaluation_kind(dataset, predictions)
+    # the task's module is imported here, not above: see the module docstring
     if kind == "classification":
+        from .classification import evaluate_classification
+
         return evaluate_classification(dataset, predictions, split=split, undefined=undefined)
     if kind == "segmentation":
+        from .segmentation import evaluate_segmentation
+
         return evaluate_segmentation(dataset, predictions, score_threshold=score_threshold, iou=iou, split=split,
                                      coco_result=coco_result, undefined=undefined)
+    from .detection import evaluate_detection
+
     return evaluate_detection(dataset, predictions, iou=iou, score_threshold=score_threshold, split=split,
                               iou_type="bbox", coco_result=coco_result, undefined=undefined)
 
@@ -71,12 +114,9 @@ def coco_ap_for(dataset: Dataset, predictions: Predictions, *, split: str | Sequ
     kind = evaluation_kind(dataset, predictions)
     if kind == "classification":
         return None
+    from .detection import coco_ap
+
     return coco_ap(dataset, predictions, split=split, iou_type="segm" if kind == "segmentation" else "bbox")
 
 
-__all__ = [
-    "Averages", "ClassificationEvaluation", "CocoResult", "CocoSummary", "ConfusionMatrix", "coco_ap", "coco_ap_for", "DetectionEvaluation", "Evaluation", "HardNegatives",
-    "SegmentationEvaluation", "SliceTable", "by_condition", "classification_metrics", "evaluate", "evaluate_classification",
-    "evaluate_detection", "evaluate_masks", "evaluate_segmentation", "evaluation_kind", "hard_negatives",
-    "match_detections", "slice_columns",
-]
+__all__ = [*sorted(_LAZY, key=str.lower), "coco_ap_for", "evaluate", "evaluation_kind"]

@@ -21,8 +21,8 @@ computed in :mod:`.ranking`), NaN for a class with no positive image. Undefined 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -30,7 +30,9 @@ import pyarrow.compute as pc
 
 from ..dataset import Dataset
 from ..io.predictions import Predictions
+from ..types import Task
 from ._common import Averages, ConfusionMatrix, PerClass, Undefined, aggregate_counts, divide, per_class
+from .base import EvaluationBase, clean
 from .ranking import average_precision, pr_auc_per_class, pr_curve  # noqa: F401 (average_precision: re-exported)
 from .table import class_table, select_images
 
@@ -106,51 +108,38 @@ def classification_metrics(
         if scores.shape != (len(y_true), n_classes):
             raise ValueError(f"`scores` must have shape ({len(y_true)}, {n_classes}). Got {scores.shape} instead.")
         pr_auc = pr_auc_per_class(y_true, scores)
-    return ClassificationMetrics(names, ConfusionMatrix(names, matrix), pc_, pr_auc, accuracy, balanced)
+    return ClassificationMetrics(class_names=names, confusion=ConfusionMatrix(names, matrix), per_class=pc_, pr_auc=pr_auc,
+                                 accuracy=accuracy, balanced_accuracy=balanced)
 
 
 # --------------------------------------------------------------------------- on a dataset
 
 
-@dataclass(frozen=True, eq=False)
-class ClassificationEvaluation:
-    """A classifier's predictions against a classification dataset.
+@dataclass(frozen=True, eq=False, kw_only=True)
+class ClassificationEvaluation(EvaluationBase):
+    """A classifier's predictions against a classification dataset (the shared fields: see
+    :class:`.base.EvaluationBase`).
 
-    ``classes``: one row per class (see :func:`.table.class_table`); ``items``: one row per
-    evaluated image (``image_id``, ``true``, ``predicted``, ``score``); ``scores``: per-class
-    scores of those images (None without score columns); ``counts``: additive (image, class)
-    tp / fp / fn for slicing; ``excluded``: images left out and why. ``class_names`` is the
-    dataset's classes, then ``predicted_only``: classes the predictions name but the dataset does
-    not have (sorted; their predictions are wrong ones, their ``category_id`` in ``classes`` null).
+    ``accuracy`` and ``balanced_accuracy`` (mean recall over the classes present); ``items``: one
+    row per evaluated image (``image_id``, ``true``, ``predicted``, ``score``); ``scores``:
+    per-class scores of those images (None without score columns); ``excluded``: images without
+    a prediction, without a label or with several labels. ``class_names`` is the dataset's
+    classes, then ``predicted_only``: classes the predictions name but the dataset does not have
+    (sorted; their predictions are wrong ones, their ``category_id`` in ``classes`` null).
     """
 
-    class_names: tuple[str, ...]
-    classes: pa.Table
-    confusion: ConfusionMatrix
-    macro: Averages
-    weighted: Averages
-    micro: Averages
+    task: ClassVar[Task] = "classification"
+
     accuracy: float
     balanced_accuracy: float
     items: pa.Table
     scores: np.ndarray | None
-    counts: pa.Table
-    excluded: dict[str, int] = field(default_factory=dict)
-    task: str = "classification"
     predicted_only: tuple[str, ...] = ()
-
-    @property
-    def images(self) -> int:
-        return self.items.num_rows
 
     @property
     def coco(self) -> None:
         """No COCO AP for classification (uniform with the other evaluations)."""
         return None
-
-    @property
-    def image_ids(self) -> np.ndarray:
-        return self.items.column("image_id").to_numpy()
 
     def pr_curve(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """(recall, precision) of one class (empty without scores or positives)."""
@@ -161,10 +150,8 @@ class ClassificationEvaluation:
         precision, recall, _ = pr_curve(true == c, self.scores[:, c])
         return recall, precision
 
-    def to_dict(self) -> dict:
-        from .export import evaluation_dict
-
-        return evaluation_dict(self)
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "accuracy": clean(self.accuracy), "balanced_accuracy": clean(self.balanced_accuracy)}
 
 
 def evaluate_classification(dataset: Dataset, predictions: Predictions, *, split: str | Sequence[str] | None = None,
@@ -229,9 +216,10 @@ def evaluate_classification(dataset: Dataset, predictions: Predictions, *, split
                               np.r_[~right * ones, np.zeros_like(ones)], len(names))
     macro, weighted, micro = metrics.averages
     table = class_table(dataset, metrics.per_class, extra=extra, pr_auc=metrics.pr_auc)
-    return ClassificationEvaluation(names, table, metrics.confusion, macro, weighted, micro, metrics.accuracy,
-                                    metrics.balanced_accuracy, items, scores, counts, excluded,
-                                    predicted_only=extra)
+    return ClassificationEvaluation(
+        class_names=names, classes=table, confusion=metrics.confusion, macro=macro, weighted=weighted, micro=micro,
+        counts=counts, image_ids=image_ids, excluded=excluded, accuracy=metrics.accuracy,
+        balanced_accuracy=metrics.balanced_accuracy, items=items, scores=scores, predicted_only=extra)
 
 
 def _of_known_images(table: pa.Table) -> pa.Table:

@@ -28,7 +28,8 @@ import numpy as np
 import pyarrow as pa
 
 from ..dataset import Dataset
-from ..report import LoadError
+from ..io._files import parse_json, read_bytes
+from ..report import LoadError, LoadReport
 
 log = logging.getLogger(__name__)
 
@@ -233,9 +234,6 @@ def _segmentations(dataset: Dataset, source_ids: list[str], image_of: np.ndarray
     from the COCO source files."""
     if dataset.format != "coco" or not dataset.sources:
         raise ValueError(f"Mask evaluation needs COCO ground truth with segmentations; this dataset is {dataset.format}.")
-    from ..io._files import parse_json, read_bytes
-    from ..report import LoadReport
-
     by_file: list[dict[str, Any]] = []
     ranges: list[int] = []
     for source in dataset.sources:

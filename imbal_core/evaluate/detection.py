@@ -20,16 +20,18 @@ follow (see :mod:`._common`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Callable, Literal, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar, Literal, Sequence
 
 import numpy as np
 import pyarrow as pa
 
 from ..dataset import Dataset
 from ..io.predictions import Predictions
+from ..types import Task
 from . import coco
-from ._common import BACKGROUND, Averages, ConfusionMatrix, Undefined, aggregate_counts, check_fraction, per_class
+from ._common import BACKGROUND, ConfusionMatrix, Undefined, aggregate_counts, check_fraction, per_class
+from .base import EvaluationBase
 from .table import class_table, select_images
 
 STATUSES = ("correct", "wrong_class", "duplicate", "background", "ignored", "below_threshold")
@@ -169,46 +171,36 @@ def match_detections(
     np.add.at(matrix, (np.full(int(counted.sum()), C), dt_category[counted]), 1)
     missed = (gt_dt < 0) & ~gt_crowd
     np.add.at(matrix, (gt_category[missed], np.full(int(missed.sum()), C)), 1)
-    return Matching(matrix, status, dt_gt, dt_iou, best_same, overlap_category, overlap_iou, gt_status, gt_found_as)
+    return Matching(matrix=matrix, dt_status=status, dt_gt=dt_gt, dt_iou=dt_iou, best_same_iou=best_same,
+                    overlap_category=overlap_category, overlap_iou=overlap_iou, gt_status=gt_status, gt_found_as=gt_found_as)
 
 
 # --------------------------------------------------------------------------- on a dataset
 
 
-@dataclass(frozen=True, eq=False)
-class DetectionEvaluation:
-    """Detections (boxes, or instance masks when ``iou_type`` is "segm") against a dataset.
+@dataclass(frozen=True, eq=False, kw_only=True)
+class DetectionEvaluation(EvaluationBase):
+    """Detections (boxes, or instance masks when ``iou_type`` is "segm") against a dataset (the
+    shared fields: see :class:`.base.EvaluationBase`).
 
-    ``classes``: the per-class table (:mod:`.table`) with AP / AP50 / AP75 / AR from COCOeval and
-    precision / recall / F1 at the operating point; ``confusion``: the matched confusion matrix;
+    ``classes`` has AP / AP50 / AP75 / AR from COCOeval and precision / recall / F1 at the
+    operating point (``iou``, ``score_threshold``); ``confusion``: the matched confusion matrix;
     ``coco``: the COCOeval run (None when skipped); ``detections``: one row per evaluated
     prediction with its status and overlaps; ``ground_truth``: one row per evaluated box with
-    its status (``ann_id`` null for a box left out of counting: wholly outside its image);
-    ``counts``: additive (image, class) tp / fp / fn for slicing. The ground truth is the
-    annotations as exported (see :attr:`~imbal_core.Dataset.exported_annotations`), so every
-    figure equals pycocotools' on the original file, not on boxes clipped for counting.
+    its status (``ann_id`` null for a box left out of counting: wholly outside its image).
+    The ground truth is the annotations as exported (see
+    :attr:`~imbal_core.Dataset.exported_annotations`), so every figure equals pycocotools' on the
+    original file, not on boxes clipped for counting.
     """
 
-    class_names: tuple[str, ...]
-    classes: pa.Table
-    confusion: ConfusionMatrix
-    macro: Averages
-    weighted: Averages
-    micro: Averages
+    task: ClassVar[Task] = "detection"
+
     coco: coco.CocoResult | None
     detections: pa.Table
     ground_truth: pa.Table
-    counts: pa.Table
     iou: float
     score_threshold: float
-    iou_type: str
-    image_ids: np.ndarray  # the evaluated images (dense ids)
-    task: str = "detection"
-    excluded: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def images(self) -> int:
-        return len(self.image_ids)
+    iou_type: coco.IouType
 
     @property
     def map(self) -> float:
@@ -228,10 +220,10 @@ class DetectionEvaluation:
         end = reached[-1] + 1 if len(reached) else 0
         return recall[:end], precision[:end]
 
-    def to_dict(self) -> dict:
-        from .export import evaluation_dict
-
-        return evaluation_dict(self)
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(),
+                "settings": {"iou": self.iou, "score_threshold": self.score_threshold, "iou_type": self.iou_type},
+                "coco": self.coco.summary.to_dict() if self.coco is not None else None}
 
 
 def _gt_arrays(dataset: Dataset, images: np.ndarray) -> dict[str, np.ndarray]:
@@ -362,11 +354,12 @@ def evaluate_detection(
     })
     counts = _counts(m, gt, dt_img, dt_cat, C)
     macro, weighted, micro = counts_pc.averages()
-    labels = names + (BACKGROUND,)
     return DetectionEvaluation(
-        names, table, ConfusionMatrix(labels, m.matrix, has_background=True), macro, weighted, micro, result,
-        detections, ground_truth, counts, iou, score_threshold, kind, np.flatnonzero(images),
-        task="detection", excluded={"images_without_predictions": predictions.coverage.images_without_predictions},
+        class_names=names, classes=table, confusion=ConfusionMatrix(names + (BACKGROUND,), m.matrix, has_background=True),
+        macro=macro, weighted=weighted, micro=micro, counts=counts, image_ids=np.flatnonzero(images),
+        excluded={"images_without_predictions": predictions.coverage.images_without_predictions},
+        coco=result, detections=detections, ground_truth=ground_truth, iou=iou, score_threshold=score_threshold,
+        iou_type=kind,
     )
 
 

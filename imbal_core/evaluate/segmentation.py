@@ -24,9 +24,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, ClassVar, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -36,8 +36,11 @@ from ..io.paths import safe_name, skip_undecodable_name
 from ..io.predictions import Predictions
 from ..io.rasters import ImageError, LabelImage, open_label_image
 from ..report import LoadError, LoadReport
+from ..types import Task
 from . import coco
-from ._common import BACKGROUND, Averages, ConfusionMatrix, Undefined, aggregate_counts, check_fraction, divide, per_class
+from ._common import BACKGROUND, ConfusionMatrix, Undefined, aggregate_counts, check_fraction, divide, per_class
+from .base import EvaluationBase
+from .detection import DetectionEvaluation, evaluate_detection
 from .table import class_table, select_images
 
 MASK_SUFFIXES = (".png", ".bmp", ".tif", ".tiff")
@@ -70,43 +73,35 @@ def iou_from_confusion(matrix: np.ndarray) -> tuple[np.ndarray, PixelSummary]:
     fw = float(np.sum(support[defined] * iou[defined]) / support[defined].sum()) if support[defined].sum() else float("nan")
     total = matrix.sum()
     accuracy = float(np.trace(matrix) / total) if total else float("nan")
-    return iou, PixelSummary(miou, fw, accuracy, int(total))
+    return iou, PixelSummary(miou=miou, fwiou=fw, pixel_accuracy=accuracy, pixels=int(total))
 
 
-@dataclass(frozen=True, eq=False)
-class SegmentationEvaluation:
-    """Pixel metrics (``pixels``, the per-class table with ``iou``, a pixel ``confusion``) and,
-    on COCO masks, the instance view (``instances``: COCO mask AP, instance confusion)."""
+@dataclass(frozen=True, eq=False, kw_only=True)
+class SegmentationEvaluation(EvaluationBase):
+    """Pixel metrics (``pixels``, the per-class table with ``iou``, a pixel ``confusion``; the
+    shared fields: see :class:`.base.EvaluationBase`) and, on COCO masks, the instance view
+    (``instances``: COCO mask AP, instance confusion). ``counts`` are (image, class) pixel
+    tp / fp / fn; ``image_ids`` are dense ids, or mask-pair positions without a dataset;
+    ``score_threshold`` is NaN for mask images (no scores)."""
 
-    class_names: tuple[str, ...]
-    classes: pa.Table
-    confusion: ConfusionMatrix
-    macro: Averages
-    weighted: Averages
-    micro: Averages
+    task: ClassVar[Task] = "segmentation"
+
     pixels: PixelSummary
-    counts: pa.Table  # (image, class) pixel tp / fp / fn
-    image_ids: np.ndarray  # the evaluated images (dense ids, or mask-pair positions without a dataset)
     score_threshold: float
-    instances: Any = None  # DetectionEvaluation with iou_type "segm", or None
-    task: str = "segmentation"
-    excluded: dict[str, int] = field(default_factory=dict)
+    instances: DetectionEvaluation | None = None  # iou_type "segm"
 
     @property
-    def images(self) -> int:
-        return len(self.image_ids)
-
-    @property
-    def coco(self):
+    def coco(self) -> coco.CocoResult | None:
         return self.instances.coco if self.instances is not None else None
 
     def pr_curve(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         return self.instances.pr_curve(name) if self.instances is not None else (np.zeros(0), np.zeros(0))
 
-    def to_dict(self) -> dict:
-        from .export import evaluation_dict
-
-        return evaluation_dict(self)
+    def to_dict(self) -> dict[str, Any]:
+        coco_run = self.coco
+        return {**super().to_dict(), "settings": {"score_threshold": self.score_threshold},
+                "coco": coco_run.summary.to_dict() if coco_run is not None else None,
+                "segmentation": self.pixels.to_dict()}
 
 
 def _paint(rles: list[dict], classes: list[int], shape: tuple[int, int], background: int) -> np.ndarray:
@@ -146,8 +141,9 @@ def _confusion(gt_map: np.ndarray, dt_map: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(code.ravel(order="K"), minlength=n * n).reshape(n, n)
 
 
-def _result(names: Sequence[str], classes_source: Any, matrix: np.ndarray, image_ids: list[int], per_image: list[np.ndarray],
-            score_threshold: float, undefined: Undefined, instances: Any = None, excluded: dict | None = None) -> SegmentationEvaluation:
+def _result(names: Sequence[str], classes_source: Dataset | Sequence[str], matrix: np.ndarray, image_ids: list[int],
+            per_image: list[np.ndarray], *, score_threshold: float, undefined: Undefined,
+            instances: DetectionEvaluation | None = None, excluded: dict[str, int]) -> SegmentationEvaluation:
     C = len(names)
     iou, summary = iou_from_confusion(matrix)
     support, predicted, tp = matrix[:C].sum(axis=1), matrix[:, :C].sum(axis=0), np.diagonal(matrix)[:C].copy()
@@ -168,9 +164,10 @@ def _result(names: Sequence[str], classes_source: Any, matrix: np.ndarray, image
     cat = lambda parts: np.concatenate(parts) if parts else np.zeros(0, np.int64)  # noqa: E731
     counts = aggregate_counts(cat(rows_img), cat(rows_cat), cat(rows_tp), cat(rows_fp), cat(rows_fn), C)
     macro, weighted, micro = counts_pc.averages()
-    return SegmentationEvaluation(tuple(names), table, ConfusionMatrix(tuple(names) + (BACKGROUND,), matrix, True), macro,
-                                  weighted, micro, summary, counts, np.asarray(image_ids, dtype=np.int64), score_threshold, instances,
-                                  excluded=excluded or {})
+    return SegmentationEvaluation(
+        class_names=tuple(names), classes=table, confusion=ConfusionMatrix(tuple(names) + (BACKGROUND,), matrix, True),
+        macro=macro, weighted=weighted, micro=micro, counts=counts, image_ids=np.asarray(image_ids, dtype=np.int64),
+        excluded=excluded, pixels=summary, score_threshold=score_threshold, instances=instances)
 
 
 def evaluate_segmentation(
@@ -238,13 +235,12 @@ def evaluate_segmentation(
         image_list.append(i)
     inst = None
     if instances:
-        from .detection import evaluate_detection
-
         inst = evaluate_detection(dataset, predictions, iou=iou, score_threshold=score_threshold, split=split,
                                   iou_type="segm", coco_result=coco_result, undefined=undefined)
     excluded = {"images_of_unknown_size": unsized,
                 "images_without_predictions": predictions.coverage.images_without_predictions}
-    return _result(names, dataset, matrix, image_list, per_image, score_threshold, undefined, inst, excluded)
+    return _result(names, dataset, matrix, image_list, per_image, score_threshold=score_threshold, undefined=undefined,
+                   instances=inst, excluded=excluded)
 
 
 # --------------------------------------------------------------------------- semantic mask images
@@ -433,7 +429,7 @@ def evaluate_masks(
     excluded = {"gt_without_prediction": len(set(gts) - set(preds)), "prediction_without_gt": len(set(preds) - set(gts)),
                 "pixels_of_unknown_class": unknown_values, "masks_not_in_dataset": not_in_dataset,
                 "unreadable_masks": len(unreadable)}
-    source: Any = classes
+    source: Dataset | list[str] = classes
     if dataset is not None:
         if sorted(classes) != sorted(dataset.class_names):
             raise ValueError(f"{where}`class_names` {classes} must name the dataset's classes {dataset.class_names} "
@@ -442,7 +438,8 @@ def evaluate_masks(
         matrix = matrix[np.ix_(order, order)]
         per_image = [cm[np.ix_(order, order)] for cm in per_image]
         classes, source = list(dataset.class_names), dataset
-    return _result(classes, source, matrix, ids, per_image, float("nan"), undefined, None, excluded)
+    return _result(classes, source, matrix, ids, per_image, score_threshold=float("nan"), undefined=undefined,
+                   excluded=excluded)
 
 
 def _stem_ids(dataset: Dataset | None, stems: list[str]) -> dict[str, int]:

@@ -21,6 +21,11 @@ import pyarrow.compute as pc
 
 from ..dataset import Dataset
 from ._common import divide, per_class
+from .base import EvaluationBase
+from .classification import ClassificationEvaluation
+from .detection import DetectionEvaluation
+from .ranking import pr_auc_per_class
+from .segmentation import SegmentationEvaluation
 
 NONE_VALUE = "(none)"
 #: Metrics a slice table can hold, in display order.
@@ -86,7 +91,7 @@ def image_values(dataset: Dataset, by: str) -> tuple[np.ndarray, list[str]]:
     return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64), encoded.dictionary.to_pylist()
 
 
-def by_condition(evaluation: Any, dataset: Dataset, by: str, *, min_support: int = 30, ranked: bool = True) -> SliceTable:
+def by_condition(evaluation: EvaluationBase, dataset: Dataset, by: str, *, min_support: int = 30, ranked: bool = True) -> SliceTable:
     """Slice ``evaluation`` (any task) by the image column ``by`` (see the module docstring).
 
     ``min_support`` (30): cells with fewer ground-truth items are flagged ``small_support``.
@@ -145,10 +150,10 @@ def by_condition(evaluation: Any, dataset: Dataset, by: str, *, min_support: int
     return SliceTable(by, tuple(values[v] for v in order.tolist()), table, int(min_support))
 
 
-def _ranked(evaluation: Any, codes: np.ndarray, evaluated: np.ndarray, V: int, C: int) -> dict[str, np.ndarray]:
+def _ranked(evaluation: EvaluationBase, codes: np.ndarray, evaluated: np.ndarray, V: int, C: int) -> dict[str, np.ndarray]:
     """AP / AP50 (detection, instance masks) or PR AUC (classification) per (value, class)."""
     out: dict[str, np.ndarray] = {}
-    coco_result = getattr(evaluation, "coco", None)
+    coco_result = evaluation.coco if isinstance(evaluation, (DetectionEvaluation, SegmentationEvaluation)) else None
     if coco_result is not None:
         ap, ap50 = np.full((V, C), np.nan), np.full((V, C), np.nan)
         for v in range(V):
@@ -157,9 +162,7 @@ def _ranked(evaluation: Any, codes: np.ndarray, evaluated: np.ndarray, V: int, C
                 result = coco_result.per_class_for(ids)
                 ap[v], ap50[v] = result["ap"], result["ap50"]
         out["ap"], out["ap50"] = ap, ap50
-    if evaluation.task == "classification" and evaluation.scores is not None:
-        from .ranking import pr_auc_per_class
-
+    if isinstance(evaluation, ClassificationEvaluation) and evaluation.scores is not None:
         true = evaluation.items.column("true").to_numpy().astype(np.int64)
         value_of_item = codes[evaluation.image_ids]
         pr = np.full((V, C), np.nan)

@@ -19,7 +19,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..dataset import Dataset
+from ..types import check_split
 from ._common import PerClass, nanaverage
+from .base import EvaluationBase
 
 METRIC_COLUMNS = ("precision", "recall", "f1", "pr_auc", "ap", "ap50", "ap75", "ar", "iou")
 
@@ -75,14 +77,11 @@ def class_table(classes: Dataset | Sequence[str], counts: PerClass, *, extra: Se
 
 
 def select_images(dataset: Dataset, split: str | Sequence[str] | None) -> np.ndarray:
-    """Boolean mask over images: all of them, or those of the named split(s) (unknown names raise)."""
+    """Boolean mask over images: all of them (None), or those of the named split(s) (an unknown name raises)."""
     n = dataset.num_images
     if split is None:
         return np.ones(n, dtype=bool)
-    wanted = [split] if isinstance(split, str) else list(split)
-    unknown = sorted(set(wanted) - set(dataset.splits))
-    if unknown:
-        raise ValueError(f"`split` must name splits of the dataset {list(dataset.splits)}. Got {unknown} instead.")
+    wanted = [check_split(name, dataset.splits) for name in ([split] if isinstance(split, str) else split)]
     column = dataset.images.column("split").combine_chunks().dictionary_decode()
     return pc.is_in(column, value_set=pa.array(wanted, pa.string())).to_numpy(zero_copy_only=False)
 
@@ -111,7 +110,7 @@ TASK_METRICS = {
 }
 
 
-def per_class_frame(evaluation, order: Sequence[str] | None = None):
+def per_class_frame(evaluation: EvaluationBase, order: Sequence[str] | None = None):
     """The per-class table as shown: the task's columns, classes in ``order`` (default: by
     support), then the ``macro average`` and ``weighted average`` rows."""
     import pandas as pd

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..dataset import Dataset
-from ..exports import csv_bytes, json_bytes
+from ..downloads import csv_bytes, json_bytes
 from .merge import apply_merges, resolve_merges
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import msgspec
 
-from ..report import LoadError, LoadReport, excerpt
+from ..report import LoadError, LoadReport, excerpt, safe_text, shorten
 
 #: The most values a YAML document may hold once its aliases are expanded.
 MAX_YAML_VALUES = 1_000_000
@@ -53,6 +53,20 @@ def read_bytes(path: str | Path) -> bytes:
         raise LoadError(f"{path}: cannot be read ({exc.strerror or exc}).", file=str(path)) from None
 
 
+def write_bytes(path: str | Path, data: bytes) -> None:
+    """Write an output file, or :class:`LoadError` naming it and why it cannot be written (a
+    folder, a missing parent folder, no permission, a full disk)."""
+    try:
+        Path(path).write_bytes(data)
+    except IsADirectoryError:
+        raise LoadError(f"{safe_name(path)}: is a folder; give a file name to write to.", file=safe_name(path)) from None
+    except FileNotFoundError:
+        raise LoadError(f"{safe_name(path)}: cannot be written — its folder does not exist.",
+                        file=safe_name(path)) from None
+    except OSError as exc:
+        raise LoadError(f"{safe_name(path)}: cannot be written ({exc.strerror or exc}).", file=safe_name(path)) from None
+
+
 def decode_text(data: bytes, path: str | Path, report: LoadReport) -> str:
     """UTF-8 text (a BOM is dropped). Invalid bytes are replaced by U+FFFD and reported once per file."""
     if data.startswith(b"\xef\xbb\xbf"):
@@ -77,7 +91,11 @@ def read_text(path: str | Path, report: LoadReport) -> str:
 def parse_json(data: bytes, path: str | Path, report: LoadReport) -> Any:
     """Parse JSON: msgspec first (fast); on failure the standard library, which also accepts the
     ``NaN`` / ``Infinity`` that Python's own ``json.dump`` writes; non-UTF-8 bytes are replaced
-    and reported. Anything else raises :class:`LoadError` with the position."""
+    and reported. Anything else raises :class:`LoadError` with the position.
+
+    An escaped lone surrogate (``"\\udcff"``: valid JSON, but no character) is kept as the text
+    ``\\udcff`` and reported once per file (``lone_surrogate``): nothing downstream (Arrow, JSON
+    output, a terminal) can encode the surrogate itself."""
     if not data.strip():
         raise LoadError(f"{path}: the file is empty.", report, str(path))
     truncated = False
@@ -91,7 +109,7 @@ def parse_json(data: bytes, path: str | Path, report: LoadReport) -> Any:
         raise LoadError(f"{path}: not valid JSON — nested too deeply.", report, str(path)) from None
     text = decode_text(data, path, report)
     try:
-        return json.loads(text)
+        return _without_lone_surrogates(json.loads(text), data, path, report)
     except json.JSONDecodeError as exc:
         at_end = truncated or exc.pos >= len(text.rstrip()) - 1
         reason = "it ends early (truncated?)" if at_end else exc.msg
@@ -104,22 +122,82 @@ def parse_json(data: bytes, path: str | Path, report: LoadReport) -> Any:
         raise LoadError(f"{path}: not valid JSON — {_value_problem(exc)}.", report, str(path)) from None
 
 
+def _without_lone_surrogates(doc: Any, data: bytes, path: str | Path, report: LoadReport) -> Any:
+    """``doc`` with every text holding a lone surrogate (from a ``\\ud800``-``\\udfff`` escape
+    without its pair) rewritten with ``\\uXXXX`` escapes, and one report row; unchanged (and not
+    walked) when the bytes hold no such escape."""
+    if b"\\ud" not in data and b"\\uD" not in data:
+        return doc
+    found: list[str] = []
+
+    def fixed(text: str) -> str:
+        if text.isascii():
+            return text
+        try:
+            text.encode("utf-8")
+            return text
+        except UnicodeEncodeError:
+            text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+            found.append(text)
+            return text
+
+    if isinstance(doc, str):
+        doc = fixed(doc)
+    stack = [doc] if isinstance(doc, (list, dict)) else []
+    while stack:  # not recursive: the document may nest as deeply as the parser allowed
+        node = stack.pop()
+        if isinstance(node, dict):
+            items = [(fixed(k) if isinstance(k, str) else k, v) for k, v in node.items()]
+            if any(new is not old for (new, _), old in zip(items, node)):
+                node.clear()
+                node.update(items)
+            for key, value in node.items():
+                if isinstance(value, str):
+                    node[key] = fixed(value)
+                elif isinstance(value, (list, dict)):
+                    stack.append(value)
+        else:
+            for i, value in enumerate(node):
+                if isinstance(value, str):
+                    node[i] = fixed(value)
+                elif isinstance(value, (list, dict)):
+                    stack.append(value)
+    if found:
+        report.add(path, found[0], "lone_surrogate",
+                   f"{len(found):,} text value(s) hold an escaped lone surrogate (\\ud800-\\udfff "
+                   "without its pair), which is no character; the first is the record", "kept as \\uXXXX text")
+    return doc
+
+
 def parse_yaml(text: str, path: str | Path, report: LoadReport | None = None) -> Any:
     """Parse YAML with PyYAML's safe loader, bounded: aliases may not make the document hold more
-    than :data:`MAX_YAML_VALUES` values, nor refer to themselves. Anything else raises
-    :class:`LoadError` with the problem and, where PyYAML gives it, the line and column."""
+    than :data:`MAX_YAML_VALUES` values, nor refer to themselves. Anything else PyYAML refuses
+    (``yaml.YAMLError``: a control character such as NUL, bad syntax, an unknown tag ...) raises
+    :class:`LoadError` with the problem and, where PyYAML gives it, the line and column. A document
+    that is JSON (it starts with ``{`` or ``[`` and parses as JSON) is read by the JSON parser."""
     import yaml
 
     report = report if report is not None else LoadReport()
-    loader = yaml.SafeLoader(text)
+    if text.lstrip()[:1] in ("{", "["):  # JSON is YAML: read as JSON, a thousand times faster (a COCO file
+        try:                              # given by mistake takes minutes in PyYAML)
+            return msgspec.json.decode(text)
+        except (msgspec.DecodeError, RecursionError):
+            pass  # flow-style YAML (`[a, b]`), or JSON too deep for msgspec: PyYAML decides
+    loader = None
     try:
+        loader = yaml.SafeLoader(text)  # its reader refuses control characters (a NUL byte) here already
         node = loader.get_single_node()
         if node is None:
             return None
         problem = _yaml_expansion_problem(node)
         if problem:
             raise LoadError(f"{path}: not usable YAML — {problem}.", report, str(path))
-        return loader.construct_document(node)
+        try:
+            return loader.construct_document(node)
+        except (AttributeError, TypeError, OverflowError, IndexError, KeyError) as exc:
+            # PyYAML's own constructors fail so on some malformed values (a timestamp of year 99999)
+            raise LoadError(f"{path}: not usable YAML — a value cannot be read ({type(exc).__name__}: "
+                            f"{shorten(str(exc), 120)}).", report, str(path)) from None
     except RecursionError:
         raise LoadError(f"{path}: not valid YAML — nested too deeply.", report, str(path)) from None
     except yaml.YAMLError as exc:
@@ -130,7 +208,8 @@ def parse_yaml(text: str, path: str | Path, report: LoadReport | None = None) ->
     except ValueError as exc:  # a constructor's own error, e.g. an integer past Python's 4,300-digit limit
         raise LoadError(f"{path}: not usable YAML — {_value_problem(exc)}.", report, str(path)) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def _value_problem(exc: ValueError) -> str:
@@ -250,17 +329,9 @@ def as_float(value: Any) -> float | None:
 
 def safe_name(path: str | Path) -> str:
     """``path`` as text that can go anywhere (an Arrow column, JSON, a message): the bytes of a
-    name that are not UTF-8 are shown as ``\\xff``. A valid name comes back unchanged."""
-    text = str(path)
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        pass
-    try:
-        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    except UnicodeEncodeError:  # a surrogate that is no escaped byte (from JSON "\ud800", say)
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    name that are not UTF-8 are shown as ``\\xff`` (:func:`~imbal_core.report.safe_text`). A valid
+    name comes back unchanged."""
+    return safe_text(str(path))
 
 
 def skip_undecodable_name(path: str | Path, report: LoadReport, record: str | Path | None = None) -> bool:

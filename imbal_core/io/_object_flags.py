@@ -1,18 +1,25 @@
-"""Per-object flags (occluded, truncated, visibility ...) carried to the image level.
+"""Per-object flags and attributes carried to the image level: the one rule of six readers.
 
-Shared by the KITTI, MOT, Open Images and Scalabel readers. The canonical annotations table has
-three per-object flags (``iscrowd``, ``difficult``, ``truncated``) and no column for any other,
-and conditions are per image (the count cube groups images, so every count stays additive). So
-each other flag a reader keeps becomes an image condition named after it:
+Used by the CVAT, Labelme (through :mod:`._objects`), KITTI, MOT, Open Images and Scalabel
+readers. Conditions are per image (the count cube groups images, so every count stays additive),
+while flags such as ``occluded`` / ``truncated`` / ``visibility`` and attributes such as CVAT's
+``<attribute>`` or a Labelme shape flag describe objects. Each one a reader keeps becomes an
+image condition named after it, whose value for an image is:
 
-- the flag's value when every object of the image that carries it agrees (``yes`` / ``no``, or a
-  level such as ``partly occluded``);
-- :data:`MIXED` when the image's objects differ;
+- the value every object of the image that carries it shares (``yes`` / ``no``, or a level such
+  as ``partly occluded``, or an attribute's value);
+- :data:`MIXED` when the image's objects differ, so a user filtering ``occluded`` images meets
+  every image the flag describes, none silently dropped;
 - null when no object of the image carries it (no objects, or the flag unknown on all of them).
 
-A flag unknown on every object (the export does not carry it) adds no condition and no row.
-The per-object counts, which the condition cannot show, go in one report row per flag
-(``object_flag``). Only annotations the dataset kept count (``build_dataset`` drops unusable boxes).
+A flag unknown on every object (the export does not carry it) adds no condition and no row. The
+per-object counts, which the condition cannot show, go in one report row per flag
+(``object_flag``). Only annotations the dataset kept count (``build_dataset`` drops unusable
+boxes). The image columns then pass the rule every condition passes
+(:func:`._conditions.pick_conditions`: short values, not an identifier ...). The per-object value
+itself stays in the annotations where the canonical schema has a column for it (``occluded``,
+``truncated``, ``difficult``, ``iscrowd``); flags that say how to evaluate an object
+(``iscrowd``, ``difficult``) are columns only, not conditions.
 """
 from __future__ import annotations
 
@@ -26,9 +33,12 @@ import pyarrow.compute as pc
 
 from ..dataset import DICT_STRING, Dataset, validate
 from ..report import LoadReport
+from ._conditions import pick_conditions
 
 MIXED = "mixed"
 YES, NO = "yes", "no"
+#: Values named in an ``object_flag`` row; the rest are counted together.
+SHOWN_VALUES = 6
 
 
 def yes_no(value: bool | None) -> str | None:
@@ -78,7 +88,10 @@ def per_image(image: np.ndarray, values: Sequence[str | None] | pa.Array, n_imag
 def _counts(values: pa.Array) -> str:
     counts = Counter({("unknown" if v is None else v): n for v, n in
                       ((c["values"], c["counts"]) for c in pc.value_counts(values).to_pylist())})
-    return ", ".join(f"{k} {n:,}" for k, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    text = ", ".join(f"{k if len(k) <= 30 else k[:29] + '…'} {n:,}" for k, n in ranked[:SHOWN_VALUES])
+    rest = ranked[SHOWN_VALUES:]
+    return text + (f" and {len(rest):,} more values ({sum(n for _, n in rest):,} objects)" if rest else "")
 
 
 def add_flag_conditions(
@@ -102,16 +115,20 @@ def add_flag_conditions(
     images, conditions = dataset.images, list(dataset.conditions)
     for name, all_values in flags.items():
         values = _text_array(all_values).take(pa.array(positions))
+        if values.null_count == len(values):  # the export does not carry the flag: nothing kept, nothing lost
+            continue
         if not as_conditions:
             report.add(file, name, "object_flag", f"`{name}` is per object ({_counts(values)})",
                        "counted here only (flag_conditions=False)")
             continue
-        if name in images.schema.names:
+        column = per_image(image, values, dataset.num_images)
+        picked = pick_conditions({name: pa.array(column, pa.string())}, dataset.num_images, report, file)
+        if not picked:  # free text, an identifier ...: reported there
+            continue
+        (column_name, text), = picked.items()
+        if column_name in images.schema.names:
             report.add(file, name, "condition_ignored",
                        f"per-object flag `{name}` has the name of an image column already there", "ignored")
-            continue
-        column = per_image(image, values, dataset.num_images)
-        if all(v is None for v in column):  # the export does not carry the flag: nothing kept, nothing lost
             continue
         mixed = sum(1 for v in column if v == MIXED)
         with_value = sum(1 for v in column if v is not None)
@@ -119,8 +136,7 @@ def add_flag_conditions(
                    f"`{name}` is per object ({_counts(values)}) and conditions per image: the objects of "
                    f"{mixed:,} of {with_value:,} images differ",
                    f"kept as an image condition: the value the image's objects share, else `{MIXED}`")
-        images = images.append_column(pa.field(name, DICT_STRING),
-                                      pa.array(column, pa.string()).dictionary_encode().cast(DICT_STRING))
-        conditions.append(name)
+        images = images.append_column(pa.field(column_name, DICT_STRING), text.dictionary_encode().cast(DICT_STRING))
+        conditions.append(column_name)
     validate(images, dataset.annotations, dataset.categories)
     return replace(dataset, images=images, conditions=tuple(conditions))

@@ -11,15 +11,16 @@ makes the dataset from them, the same way for both:
   (:func:`imbal_core.pixels.areas.rle_run_areas`), circles and ellipses by their analytic area.
   Boxes, lines and points have none.
 - **Flags**: an object attribute named ``occluded``, ``truncated`` or ``difficult`` (any case;
-  true / false / 1 / 0 / yes / no) fills the annotation column of that name (``occluded`` is
-  kept while the canonical schema has it; otherwise one report row says how many were set).
+  true / false / 1 / 0 / yes / no), and CVAT's ``occluded="1"``, fill the annotation column of
+  that name.
 - **Conditions**: image-level labels (CVAT tags, Labelme flags, when the reader keeps them as
   conditions) become one condition named by the reader, their names joined by `` + ``; an
-  attribute becomes a condition when it is image-level (a tag's attribute: the first value is
-  kept when an image has several, reported) or when every image's objects agree on its value.
-  An attribute whose value differs between objects of one image describes objects, not images:
-  one ``annotation_attribute`` row says so and it is not kept (the canonical tables have no
-  per-object attributes). Conditions then pass :func:`._conditions.pick_conditions`.
+  image-level attribute (a tag's) becomes a condition (the first value is kept when an image has
+  several, reported). Per-object values — ``occluded``, ``truncated`` and every other object
+  attribute — become image conditions by the rule the KITTI, MOT, Open Images and Scalabel
+  readers share (:func:`._object_flags.add_flag_conditions`): the value the image's objects
+  share, else ``mixed``; ``flag_conditions=False`` only counts them in the report. All
+  conditions pass :func:`._conditions.pick_conditions`.
 - **Task**: classification when every row is an image label, segmentation when more than half
   the rows carry pixels (polygons, masks, circles, ellipses), else detection.
 """
@@ -31,13 +32,16 @@ from typing import Any, Sequence
 
 import pyarrow as pa
 
-from ..dataset import ANNOTATION_SCHEMA, Dataset, build_dataset
+from ..dataset import Dataset, build_dataset
 from ..pixels.areas import polygon_areas, rle_run_areas
 from ..report import LoadReport
 from ._conditions import pick_conditions
+from ._object_flags import add_flag_conditions, yes_no
 from ._labels import class_sort_key
 
 FLAG_ATTRIBUTES = ("occluded", "truncated", "difficult")
+#: Flags that also become image conditions (``difficult`` says how to evaluate, not what is seen).
+CONDITION_FLAGS = ("occluded", "truncated")
 #: Kinds of row that carry a pixel count.
 AREA_KINDS = frozenset({"polygon", "mask", "circle", "ellipse"})
 IMAGE_LABEL = "label"  # the kind of a row that is an image-level label (classification)
@@ -77,7 +81,7 @@ class ObjectRecord:
 
 
 def assemble(images: list[ImageRecord], objects: list[ObjectRecord], declared: Sequence[str], *, fmt: str,
-             label_condition: str, sources: Sequence[str], report: LoadReport) -> Dataset:
+             label_condition: str, sources: Sequence[str], report: LoadReport, flag_conditions: bool = True) -> Dataset:
     """The dataset of ``images`` and ``objects`` (see the module docstring)."""
     where = ", ".join(sources)
     names = _categories(objects, declared, report)
@@ -86,7 +90,8 @@ def assemble(images: list[ImageRecord], objects: list[ObjectRecord], declared: S
     fields: dict[str, pa.Array] = {}
     if any(img.labels for img in images):
         fields[label_condition] = pa.array([JOIN.join(sorted(set(img.labels))) or None for img in images], pa.string())
-    fields.update(_attribute_fields(images, objects, report))
+    image_level, per_object = _attributes(images, objects, report)
+    fields.update(image_level)
     conditions = pick_conditions(fields, len(images), report, where)
     img_cols: dict[str, Any] = {
         "source_id": [i.source_id for i in images],
@@ -104,13 +109,16 @@ def assemble(images: list[ImageRecord], objects: list[ObjectRecord], declared: S
         "source_id": [o.source_id for o in objects],
         **{c: pa.array([box(o, k) for o in objects], pa.float64()) for k, c in enumerate(("x", "y", "w", "h"))},
         "pixels": pa.array(pixels(objects), pa.float64(), from_pandas=True),
-        **flags,
+        **{name: pa.array(values, pa.bool_()) for name, values in flags.items()},
     }
-    return build_dataset(
+    dataset = build_dataset(
         images=img_cols, annotations=ann_cols, categories={"name": names}, task=_task(objects), format=fmt,
         sources=sources, report=report, conditions=list(conditions),
         annotation_files=[o.file for o in objects], unsized_boxes_normalised=False,
     )
+    object_values = {name: [yes_no(v) for v in flags[name]] for name in CONDITION_FLAGS}
+    object_values.update(per_object)
+    return add_flag_conditions(dataset, object_values, ann_cols["source_id"], report, where, flag_conditions)
 
 
 def pixels(objects: list[ObjectRecord]) -> list[float | None]:
@@ -151,8 +159,8 @@ def _categories(objects: list[ObjectRecord], declared: Sequence[str], report: Lo
     return [*declared, *unknown]
 
 
-def _flags(objects: list[ObjectRecord], report: LoadReport) -> dict[str, pa.Array]:
-    """``occluded`` / ``truncated`` / ``difficult`` columns from the objects (attributes removed)."""
+def _flags(objects: list[ObjectRecord], report: LoadReport) -> dict[str, list[bool | None]]:
+    """``occluded`` / ``truncated`` / ``difficult`` per object (their attributes removed)."""
     columns: dict[str, list[bool | None]] = {name: [None] * len(objects) for name in FLAG_ATTRIBUTES}
     for k, o in enumerate(objects):
         columns["occluded"][k] = o.occluded
@@ -164,52 +172,38 @@ def _flags(objects: list[ObjectRecord], report: LoadReport) -> dict[str, pa.Arra
                            f"kept with {name} unknown")
             elif columns[name][k] is None:
                 columns[name][k] = value
-    occluded = sum(v is True for v in columns["occluded"])
-    if occluded and "occluded" not in ANNOTATION_SCHEMA.names:
-        report.add(objects[0].file, "occluded", "annotation_flag",
-                   f"{occluded} of {len(objects)} objects are marked occluded; the canonical annotations "
-                   "have no occluded column", "counted; the flag is not stored")
-    return {name: pa.array(values, pa.bool_()) for name, values in columns.items()}
+    return columns
 
 
 _TRUE_OR_FALSE = {**{t: True for t in _TRUE}, **{f: False for f in _FALSE}}
 
 
-def _attribute_fields(images: list[ImageRecord], objects: list[ObjectRecord], report: LoadReport) -> dict[str, pa.Array]:
-    """Attributes that describe images: image-level ones, and object ones every image agrees on."""
+def _attributes(images: list[ImageRecord], objects: list[ObjectRecord], report: LoadReport
+                ) -> tuple[dict[str, pa.Array], dict[str, list[str | None]]]:
+    """Image-level attributes as one value per image; the others as one value per object.
+
+    An attribute is image-level when an image carries it (a tag's); objects' values of the same
+    name then join the image's. Several values for one image: the first is kept, reported.
+    """
     n = len(images)
-    values: dict[str, list[list[str]]] = {}
-    first_file: dict[str, str] = {}
-    image_level: set[str] = set()
-
-    def add(name: str, row: int, value: str, file: str) -> None:
-        if name not in values:
-            values[name] = [[] for _ in range(n)]
-            first_file[name] = file
-        values[name][row].append(value)
-
+    image_level: dict[str, list[list[str]]] = {}
     for i, img in enumerate(images):
         for name, value in img.attributes:
-            add(name, i, value, img.file)
-            image_level.add(name)
-    for o in objects:
+            image_level.setdefault(name, [[] for _ in range(n)])[i].append(value)
+    per_object: dict[str, list[str | None]] = {}
+    for k, o in enumerate(objects):
         for name, value in o.attributes.items():
-            add(name, o.image, value, o.file)
+            if name in image_level:
+                image_level[name][o.image].append(value)
+            else:
+                per_object.setdefault(name, [None] * len(objects))[k] = value
     fields: dict[str, pa.Array] = {}
-    for name, per_image in values.items():
-        mixed = [i for i, seen in enumerate(per_image) if len(set(seen)) > 1]
-        if mixed and name not in image_level:
-            i = mixed[0]
-            example = ", ".join(sorted(set(per_image[i])))
-            distinct = len({v for seen in per_image for v in seen})
-            report.add(first_file[name], name, "annotation_attribute",
-                       f"attribute `{name}` differs between objects of one image (image {images[i].source_id}: "
-                       f"{example:.60}); {distinct} values in all: it describes objects, not images",
-                       "not a condition; the canonical tables have no per-object attributes")
-            continue
-        for i in mixed:
-            seen = list(dict.fromkeys(per_image[i]))
-            report.add(images[i].file, images[i].source_id, "multi_valued_condition",
-                       f"attribute `{name}` has several values ({', '.join(seen):.60})", f"kept the first, {seen[0]!r:.40}")
+    for name, per_image in image_level.items():
+        for i, seen in enumerate(per_image):
+            distinct = list(dict.fromkeys(seen))
+            if len(distinct) > 1:
+                report.add(images[i].file, images[i].source_id, "multi_valued_condition",
+                           f"attribute `{name}` has several values ({', '.join(distinct):.60})",
+                           f"kept the first, {distinct[0]!r:.40}")
         fields[name] = pa.array([seen[0] if seen else None for seen in per_image], pa.string())
-    return fields
+    return fields, per_object

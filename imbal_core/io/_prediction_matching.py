@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 
 from ..dataset import Dataset
 from ..report import LoadError, LoadReport
+from ._prediction_names import classes_by_name, images_by_file_name
 from ._prediction_parsing import MAX_REPORT_ROWS
 from ._prediction_table import DETECTION_SCHEMA, Coverage, Predictions, classification_schema, scores_array
 
@@ -36,13 +37,15 @@ def _stem(name: str) -> str:
 
 
 def image_lookup(dataset: Dataset, keys: list[str], fmt: str, report: LoadReport, file: str) -> dict[str, int]:
+    """Each image key's dataset row (keys not found are left out). COCO results name images by
+    id (the dataset's ``source_id``); other formats by path or name."""
     images = dataset.images
     src = images.column("source_id").to_pylist()
     names = images.column("file_name").to_pylist()
     exact: dict[str, int] = {}
     for i, s in enumerate(src):
         exact.setdefault(s, i)
-    if fmt == "coco":  # COCO results name images by the export's id only
+    if fmt == "coco":
         return {k: exact[k] for k in keys if k in exact}
     by_name: dict[str, int] = {}
     by_base: dict[str, list[int]] = defaultdict(list)
@@ -92,13 +95,15 @@ def _same_folder(key: str, *paths: str | None) -> bool:
 
 
 def class_lookup(dataset: Dataset, labels: list[str], fmt: str) -> dict[str, int]:
+    """Each label's dataset class (labels not found are left out): by ``source_id``, then by name;
+    by name first for formats that name classes (CSV tables, Scalabel)."""
     src = dataset.categories.column("source_id").to_pylist()
     names = dataset.categories.column("name").to_pylist()
     by_src = {s: i for i, s in enumerate(src)}
     by_name = {n: i for i, n in enumerate(names)}
     out = {}
     for label in labels:
-        if fmt == "csv":  # tables name classes
+        if fmt in ("csv", "scalabel"):  # these name classes
             hit = by_name.get(label, by_src.get(label))
         else:  # ids and indices first; a YOLO prediction mapped through `names` carries a name
             hit = by_src.get(label, by_name.get(label))
@@ -107,27 +112,32 @@ def class_lookup(dataset: Dataset, labels: list[str], fmt: str) -> dict[str, int
     return out
 
 
-def unknown_class_text(label: str, count: int, dataset: Dataset, fmt: str) -> str:
+def unknown_class_text(label: str, count: int, dataset: Dataset, fmt: str, name: str | None = None) -> str:
     what = {"coco": "category_id", "yolo": "class index"}.get(fmt, "class")
-    text = f"{count} prediction{'s' if count != 1 else ''} of {what} {label!r}, which is not a class of the dataset"
+    named = f" ({name!r})" if name and name != label else ""
+    text = f"{count} prediction{'s' if count != 1 else ''} of {what} {label!r}{named}, which is not a class of the dataset"
     if fmt == "yolo" and dataset.format != "yolo":
         text += " (the dataset's classes are not YOLO indices: pass the class names in index order as `names`)"
     return text
 
 
-def to_pixels(columns: dict[str, Any], image_id: pa.Array, dataset: Dataset, fmt: str) -> dict[str, Any]:
-    """YOLO boxes are normalised: scale them to pixels where the dataset knows the image size."""
-    if fmt != "yolo" or not len(image_id):
-        return columns
+def _image_sizes(image_id: pa.Array, dataset: Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(known, width, height)`` per row: the image is in the dataset; its size (NaN when unknown)."""
     ids = image_id.to_numpy(zero_copy_only=False)
     known = ~np.isnan(ids) if ids.dtype.kind == "f" else np.ones(len(ids), bool)
     idx = np.where(known, np.nan_to_num(ids), 0).astype(np.int64)
     width = dataset.images.column("width").to_numpy(zero_copy_only=False).astype(np.float64)
     height = dataset.images.column("height").to_numpy(zero_copy_only=False).astype(np.float64)
     if not len(width):
+        return known, np.full(len(ids), np.nan), np.full(len(ids), np.nan)
+    return known, np.where(known, width[idx], np.nan), np.where(known, height[idx], np.nan)
+
+
+def to_pixels(columns: dict[str, Any], image_id: pa.Array, dataset: Dataset, normalized: bool) -> dict[str, Any]:
+    """Normalised boxes (YOLO's): scale them to pixels where the dataset knows the image size."""
+    if not normalized or not len(image_id):
         return columns
-    w_img = np.where(known, width[idx], np.nan)
-    h_img = np.where(known, height[idx], np.nan)
+    _, w_img, h_img = _image_sizes(image_id, dataset)
     sized = ~np.isnan(w_img) & ~np.isnan(h_img)
     for name, scale in (("x", w_img), ("w", w_img), ("y", h_img), ("h", h_img)):
         values = pc.cast(columns[name], pa.float64()).to_numpy(zero_copy_only=False)
@@ -135,12 +145,28 @@ def to_pixels(columns: dict[str, Any], image_id: pa.Array, dataset: Dataset, fmt
     return columns
 
 
+def report_unsized(image_id: pa.Array, dataset: Dataset, report: LoadReport, file: str) -> None:
+    """Pixel boxes on images whose size the dataset does not know: there its own boxes are fractions
+    of the image (a YOLO export without images), so the two cannot be compared."""
+    known, w_img, h_img = _image_sizes(image_id, dataset)
+    unsized = known & (np.isnan(w_img) | np.isnan(h_img))
+    if unsized.any():
+        images = len(np.unique(image_id.to_numpy(zero_copy_only=False)[unsized]))
+        report.add(file, "coords=pixels", "unknown_image_size",
+                   f"{int(unsized.sum()):,} pixel boxes on {images:,} images whose size the dataset does not know "
+                   f"(its boxes there are fractions of the image): they cannot be compared",
+                   "kept, evaluated as given")
+
+
 def match_predictions(predictions: Predictions, dataset: Dataset) -> Predictions:
     """Resolve ``image`` / ``label`` to the dataset's dense ids and report every mismatch.
 
     Images are matched by the export's own id (``source_id``), then by file name, then by file
     name without folders, then by stem (a stem shared by several images is ambiguous and
-    reported). Classes are matched by ``source_id`` (COCO id, YOLO index), then by name.
+    reported); COCO results by id only, unless the file names its images and its ids are its own:
+    then by file name (:mod:`._prediction_names`, reported with the counts). Classes are matched
+    by ``source_id`` (COCO id, YOLO index), then by name (CSV and Scalabel: name first; a full
+    COCO file whose category ids are its own: by its declared names).
     Classification scores are reordered to the dataset's classes (``class_names`` becomes the
     dataset's); a class without a score column gets NaN scores (reported). A new
     :class:`Predictions` is returned; the input is unchanged.
@@ -158,11 +184,23 @@ def match_predictions(predictions: Predictions, dataset: Dataset) -> Predictions
     file = predictions.source
     image_keys = table.column("image").combine_chunks()
     uniq_images = pc.unique(image_keys)
-    image_map = image_lookup(dataset, uniq_images.to_pylist(), predictions.format, report, file)
+    keys = uniq_images.to_pylist()
+    # a COCO file whose image ids are its own is matched by file name (see ._prediction_names)
+    image_map = images_by_file_name(dataset, keys, predictions.image_names, report, file) \
+        if predictions.format == "coco" else None
+    matched_by_name = image_map is not None
+    by_file_name = len(image_map) if image_map is not None else 0
+    if image_map is None:
+        image_map = image_lookup(dataset, keys, predictions.format, report, file)
     image_id = map_ids(image_keys, uniq_images, image_map, pa.int64())
     labels = table.column("label").combine_chunks()
     uniq_labels = pc.unique(labels)
-    class_map = class_lookup(dataset, uniq_labels.to_pylist(), predictions.format)
+    class_map = None
+    if predictions.format == "coco":
+        class_map = classes_by_name(dataset, uniq_labels.to_pylist(), predictions.label_names, report, file)
+    by_class_name = len(class_map) if class_map is not None else 0
+    if class_map is None:
+        class_map = class_lookup(dataset, uniq_labels.to_pylist(), predictions.format)
     category_id = map_ids(labels, uniq_labels, class_map, pa.int32())
 
     img_np = image_id.to_numpy(zero_copy_only=False)
@@ -170,8 +208,14 @@ def match_predictions(predictions: Predictions, dataset: Dataset) -> Predictions
     cat_valid = pc.is_valid(category_id).to_numpy(zero_copy_only=False)
     unknown_img_keys = Counter(k for k, v in zip(image_keys.to_pylist(), known_img) if not v) if not known_img.all() else Counter()
     for key, count in list(unknown_img_keys.items())[:MAX_REPORT_ROWS]:
-        report.add(file, key, "unknown_image",
-                   f"{count} prediction{'s' if count != 1 else ''} for image {key!r}, which the dataset does not have",
+        named = predictions.image_names.get(key)
+        what = f"{key!r}" + (f" ({named!r})" if named and named != key else "")
+        if not matched_by_name:
+            why = "which the dataset does not have"
+        else:
+            why = ("which matches no single image of the dataset by file name" if named
+                   else "which has no file name to match it by")
+        report.add(file, key, "unknown_image", f"{count} prediction{'s' if count != 1 else ''} for image {what}, {why}",
                    "left out of the evaluation")
     if len(unknown_img_keys) > MAX_REPORT_ROWS:
         _more(report, file, "unknown_image", len(unknown_img_keys) - MAX_REPORT_ROWS, "images")
@@ -182,7 +226,8 @@ def match_predictions(predictions: Predictions, dataset: Dataset) -> Predictions
     classification = predictions.kind == "classification"
     action = "counted as wrong predictions (a class of their own)" if classification else "left out of the evaluation"
     for label, count in unknown_labels.most_common():
-        report.add(file, label, "unknown_class", unknown_class_text(label, count, dataset, predictions.format), action)
+        report.add(file, label, "unknown_class", unknown_class_text(label, count, dataset, predictions.format,
+                                                                 predictions.label_names.get(label)), action)
 
     scores = table.column("scores").combine_chunks() if predictions.kind == "classification" else None
     class_names = predictions.class_names
@@ -195,7 +240,9 @@ def match_predictions(predictions: Predictions, dataset: Dataset) -> Predictions
         columns["scores"] = scores
     schema = classification_schema(len(class_names)) if predictions.kind == "classification" else DETECTION_SCHEMA
     if predictions.kind == "detection":
-        columns = to_pixels(columns, image_id, dataset, predictions.format)
+        columns = to_pixels(columns, image_id, dataset, predictions.normalized)
+        if predictions.format == "yolo" and not predictions.normalized:
+            report_unsized(image_id, dataset, report, file)
     new_table = pa.table(columns, schema=schema)
 
     matched_images = np.zeros(dataset.num_images, dtype=bool)
@@ -222,6 +269,8 @@ def match_predictions(predictions: Predictions, dataset: Dataset) -> Predictions
         unknown_classes=len(unknown_labels),
         images_with_predictions=int(matched_images.sum()),
         images_without_predictions=int(len(missing)),
+        images_matched_by_file_name=by_file_name,
+        classes_matched_by_name=by_class_name,
     )
     if coverage.matched == 0 and table.num_rows:
         log.warning("%s: no prediction matched the dataset", file)

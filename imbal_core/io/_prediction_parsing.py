@@ -28,10 +28,14 @@ def whole(value: Any) -> str | None:
     return None
 
 
-def _number(value: Any) -> float | None:
+def number(value: Any) -> float | None:
+    """A finite JSON number as float; None for anything else (booleans, text, NaN, infinities)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an integer too large for a float
+        return None
     return value if math.isfinite(value) else None
 
 
@@ -44,24 +48,24 @@ def coco_record(rec: Any, cols: dict[str, list], where: str) -> str | None:
         return f"image_id {rec.get('image_id')!r} is not an id"
     if label is None:
         return f"category_id {rec.get('category_id')!r} is not an id"
-    score = _number(rec.get("score"))
+    score = number(rec.get("score"))
     if score is None:
         return f"score {rec.get('score')!r} is not a finite number"
     box = rec.get("bbox")
     seg = rec.get("segmentation")
     x = y = w = h = None
     if box is not None and box != []:
-        if not isinstance(box, list) or len(box) != 4 or any(_number(v) is None for v in box):
+        if not isinstance(box, list) or len(box) != 4 or any(number(v) is None for v in box):
             return f"bbox {box!r:.60} is not four finite numbers"
         x, y, w, h = (float(v) for v in box)
     rle = (None, None, None)
     polygons = None
     if seg is not None and seg != []:
         if isinstance(seg, dict):
-            rle = _rle(seg)
+            rle = parse_rle(seg)
             if rle is None:
                 return "segmentation is not an RLE with `size` [height, width] and `counts`"
-        elif isinstance(seg, list) and all(isinstance(p, list) and len(p) >= 6 and all(_number(v) is not None for v in p) for p in seg):
+        elif isinstance(seg, list) and all(isinstance(p, list) and len(p) >= 6 and all(number(v) is not None for v in p) for p in seg):
             polygons = [[float(v) for v in p] for p in seg]
         else:
             return "segmentation is neither an RLE nor a list of polygons"
@@ -80,7 +84,9 @@ def coco_record(rec: Any, cols: dict[str, list], where: str) -> str | None:
     return None
 
 
-def _rle(seg: dict) -> tuple[str, int, int] | None:
+def parse_rle(seg: dict) -> tuple[str, int, int] | None:
+    """``(compressed counts text, height, width)`` of a COCO RLE (``size`` [h, w], ``counts`` as text
+    or a list of runs); None when it is not one."""
     size, counts = seg.get("size"), seg.get("counts")
     if not (isinstance(size, list) and len(size) == 2 and all(isinstance(v, int) and v > 0 for v in size)):
         return None

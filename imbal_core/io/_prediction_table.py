@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Mapping
 
 import numpy as np
 import pyarrow as pa
@@ -58,6 +58,10 @@ class Coverage:
     unknown_classes: int
     images_with_predictions: int  # dataset images with a matched prediction (classification: of any class)
     images_without_predictions: int  # dataset images with none
+    # the file's images matched by file name because its image ids are its own (0: matched by id)
+    images_matched_by_file_name: int = 0
+    # the file's classes matched by name because its category ids are its own (0: matched by id)
+    classes_matched_by_name: int = 0
 
     def to_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -71,6 +75,11 @@ class Predictions:
     ``scores`` columns of a classification table (the dataset's classes in ``category_id``
     order once matched; the file's score columns otherwise), and is empty for detection.
     ``matched_to`` is the key (or summary) of the dataset matched, None when unmatched.
+    ``image_names``: the file name of an ``image`` key when the file gives one (a full COCO
+    file's ``images``, a ``file_name`` per result), used when the file's image ids are its own.
+    ``label_names``: the class name of a ``label`` when the file declares one (a full COCO
+    file's ``categories``). ``normalized``: the boxes are fractions of the image size (YOLO
+    by default), scaled to pixels when matched to a dataset that knows the image sizes.
     """
 
     kind: PredictionKind
@@ -81,6 +90,9 @@ class Predictions:
     class_names: tuple[str, ...] = ()
     coverage: Coverage | None = None
     matched_to: str | None = None
+    image_names: Mapping[str, str] = field(default_factory=dict)
+    label_names: Mapping[str, str] = field(default_factory=dict)
+    normalized: bool = False
 
     @property
     def num_predictions(self) -> int:
@@ -156,6 +168,10 @@ class Predictions:
             extras.append(f"{_n(c.unknown_class_predictions, 'prediction')} of {_n(c.unknown_classes, 'unknown class', 'unknown classes')}")
         if c.images_without_predictions:
             extras.append(f"{_n(c.images_without_predictions, 'image')} without predictions")
+        if c.images_matched_by_file_name:
+            extras.append(f"{_n(c.images_matched_by_file_name, 'image')} matched by file name")
+        if c.classes_matched_by_name:
+            extras.append(f"{_n(c.classes_matched_by_name, 'class', 'classes')} matched by name")
         return text + (" — " + ", ".join(extras) if extras else "")
 
 

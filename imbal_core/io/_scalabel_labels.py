@@ -108,7 +108,8 @@ def flags(attributes: Any) -> tuple[dict[str, bool | None], list[str], dict[str,
     for key, value in attributes.items():
         flag = str(key).lower()
         if flag not in FLAGS:
-            others[str(key)] = value if isinstance(value, str) and len(value) <= 40 else excerpt(value, 40)
+            others[str(key)] = (value if isinstance(value, str) and len(value) <= 40 else
+                                str(value).lower() if isinstance(value, bool) else excerpt(value, 40))
             continue
         if isinstance(value, bool):
             found[flag] = value

@@ -1,20 +1,25 @@
 """Where the files of a YOLO export are: data.yaml, split entries, folder layouts (for :mod:`.yolo`).
 
-Resolves one input (a YAML file or a folder) into a :class:`Source`: its items (an image and/or
-a label file, with a split), the folder source ids are relative to, and the class names. See
-:mod:`.yolo` for the rules; this module only finds files and reads the YAML, it parses no labels.
+Resolves one input (a YAML file, a Darknet ``.data`` file or a folder) into a :class:`Source`:
+its items (an image and/or a label file, with a split), the folder source ids are relative to,
+and the class names. See :mod:`.yolo` for the rules; this module only finds files and reads the
+YAML, it parses no labels. Darknet's files: :mod:`._yolo_darknet`; lists of image paths:
+:mod:`._yolo_lists`.
 """
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..dataset import SPLITS, UNASSIGNED, normalize_split
 from ..report import LoadError, LoadReport, excerpt
 from ._files import decode_text, parse_yaml, read_bytes
+from . import _yolo_darknet as darknet
+from ._yolo_lists import Item, Source, is_image_list, list_items
 from .paths import skip_undecodable_name
 from .sniff import IMAGE_EXTENSIONS
+
+__all__ = ["Item", "Source", "names_file", "resolve"]
 
 YAML_SUFFIXES = (".yaml", ".yml")
 #: data.yaml keys read as splits.
@@ -24,37 +29,33 @@ NAMES_FILES = ("classes.txt", "obj.names")
 _LABEL_SUFFIX = frozenset({".txt"})
 
 
-@dataclass
-class Item:
-    """One image of the export: its image file, its label file, or both."""
-
-    split: str
-    image: str | None  # image path (may be absent from disk when listed in a .txt)
-    label: str | None  # label path
-    on_disk: bool = True  # whether ``image`` exists
-
-
-@dataclass
-class Source:
-    """One input: its items, where source ids are relative to, and what the indices are called."""
-
-    file: str
-    root: str
-    names: dict[int, str] | None
-    items: list[Item] = field(default_factory=list)
-    names_files: list[str] = field(default_factory=list)  # classes.txt met beside the labels
-
-
 def resolve(path: Path, report: LoadReport) -> Source:
-    """The items and class names of one input: a YAML file, or a folder (through its YAML if it has one)."""
+    """The items and class names of one input: a YAML file, a Darknet ``.data`` file, or a folder
+    (through its YAML, else its ``.data`` file, else its Darknet split lists, else its layout)."""
     if path.is_dir():
-        found = _find_yaml(path)
+        found = _find_yaml(path) or darknet.find_data_file(path)
         if found is None:
-            source = Source(str(path), os.path.normpath(path), None)
-            _folder_items(source, report)
+            lists = darknet.root_lists(path)
+            if lists:  # Darknet's split lists without their obj.data
+                source = darknet.from_lists(path, lists, report)
+                darknet.report_unlisted(source, report)
+            else:
+                source = Source(str(path), os.path.normpath(path), None)
+                _folder_items(source, report)
             return source
         path = found
+    if path.suffix.lower() == darknet.DATA_SUFFIX:
+        return _from_darknet(path, report)
     return _from_yaml(path, report)
+
+
+def _from_darknet(path: Path, report: LoadReport) -> Source:
+    source, names_lists = darknet.from_data_file(path, report)
+    if names_lists:
+        darknet.report_unlisted(source, report)
+    else:  # an obj.data naming no list: the layout says where the labels are
+        _folder_items(source, report)
+    return source
 
 
 def _find_yaml(folder: Path) -> Path | None:
@@ -100,7 +101,7 @@ def _from_yaml(path: Path, report: LoadReport) -> Source:
                            f"`{key}` points to {entry!r}, which does not exist under {base} (nor its labels folder)",
                            "split left out")
             elif target.is_file():
-                _list_items(source, target, normalize_split(key), report)
+                list_items(source, str(target), normalize_split(key), report, allow_absolute=True)
             else:
                 _dir_items(source, target, normalize_split(key), report)
     return source
@@ -119,7 +120,7 @@ def _names(doc: dict, path: Path, report: LoadReport) -> dict[int, str] | None:
     elif isinstance(raw, dict):
         pairs = []
         for key, value in raw.items():
-            if isinstance(key, str) and key.strip().isdigit():
+            if isinstance(key, str) and key.strip().isdecimal():
                 key = int(key)
             if not isinstance(key, int) or isinstance(key, bool) or key < 0:
                 report.add(path, f"names[{excerpt(key)}]", "bad_category", f"class index {excerpt(key)} is not a whole number ≥ 0",
@@ -237,6 +238,11 @@ def _pair(source: Source, image_dir: Path, label_dir: Path, split: str, report: 
         if name in labels and os.path.splitext(name)[0] not in image_stems:
             labels.remove(name)
             source.names_files.append(os.path.join(label_dir, name))
+    for rel in [r for r in labels if os.sep not in r and os.path.splitext(r)[0] not in image_stems]:
+        path = os.path.join(label_dir, rel)
+        if is_image_list(path):  # e.g. an Ultralytics autosplit list beside the labels: not labels
+            labels.remove(rel)
+            report.add(path, rel, "image_list", "a list of image paths, not a label file", "ignored")
     label_set, matched = set(labels), set()
     for rel in images:
         label = os.path.splitext(rel)[0] + ".txt"
@@ -288,34 +294,6 @@ def _walk(folder: str, suffixes: frozenset[str], report: LoadReport) -> list[str
                 stack.append(rel)
     found.sort()
     return found
-
-
-def _list_items(source: Source, list_file: Path, split: str, report: LoadReport) -> None:
-    """A ``.txt`` list of image paths (relative to the list's folder, else to the root)."""
-    try:
-        text = decode_text(read_bytes(list_file), list_file, report)
-    except LoadError as exc:
-        report.add(list_file, "", "unreadable_file", str(exc), "split left out")
-        return
-    sep_images, sep_labels = f"{os.sep}images{os.sep}", f"{os.sep}labels{os.sep}"
-    missing: list[str] = []
-    for line in text.split("\n"):
-        entry = line.strip()
-        if not entry:
-            continue
-        image = os.path.normpath(os.path.join(list_file.parent, entry))
-        if not os.path.isfile(image) and os.path.isfile(os.path.join(source.root, entry)):
-            image = os.path.normpath(os.path.join(source.root, entry))
-        head, sep, tail = image.rpartition(sep_images)
-        label = os.path.splitext(head + sep_labels + tail if sep else image)[0] + ".txt"
-        on_disk = os.path.isfile(image)
-        if not on_disk:
-            missing.append(entry)
-        source.items.append(Item(split, image, label if os.path.lexists(label) else None, on_disk))
-    if missing:
-        report.add(list_file, missing[0], "missing_image",
-                   f"{len(missing):,} listed images are not on disk (first: {missing[0]!r})",
-                   "kept with their labels; sizes unknown, boxes normalised")
 
 
 def names_file(source: Source, report: LoadReport) -> dict[int, str] | None:

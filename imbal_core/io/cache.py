@@ -44,7 +44,7 @@ from ..report import LoadReport, excerpt
 
 log = logging.getLogger(__name__)
 
-VERSION = 3
+VERSION = 4
 MAX_ENTRIES = 32
 _TABLES = ("images", "annotations", "categories")
 #: Tables a Dataset may hold or not (None); stored when present.

@@ -18,7 +18,8 @@ its folder's name.
   reported once (``unknown_class``) and kept as a class. Categories are the types, sorted.
 - ``truncated`` (a fraction 0..1 for objects, a level 0 / 1 / 2 for tracking) sets the canonical
   ``truncated`` flag (true when above 0) and ``occluded`` (0 fully visible, 1 partly occluded,
-  2 largely occluded, 3 unknown) is kept as a level. Both are per object while conditions are per
+  2 largely occluded, 3 unknown) the canonical ``occluded`` (true for 1 and 2, null for 3) and is
+  kept as a level for the condition. Both are per object while conditions are per
   image: with ``flag_conditions`` (True) each becomes an image condition, ``truncated`` yes / no
   and ``occluded`` the level, ``mixed`` where an image's objects differ (:mod:`._object_flags`).
   A value out of range is reported (``bad_flag``) and taken as unknown.
@@ -47,6 +48,7 @@ from .imagesize import image_size
 KITTI_TYPES = ("Car", "Van", "Truck", "Pedestrian", "Person_sitting", "Cyclist", "Tram", "Misc")
 DONT_CARE = "DontCare"
 OCCLUSION = {0: "fully visible", 1: "partly occluded", 2: "largely occluded", 3: None}  # 3 is KITTI's "unknown"
+OCCLUDED = {0: False, 1: True, 2: True}  # the canonical flag of each level
 _FIELDS: dict[Kind, tuple[int, int]] = {"object": (15, 16), "tracking": (17, 18)}
 
 
@@ -55,8 +57,8 @@ class _Columns:
     images: dict[str, list] = field(default_factory=lambda: {k: [] for k in (
         "source_id", "file_name", "width", "height", "split", "group")})
     anns: dict[str, list] = field(default_factory=lambda: {k: [] for k in (
-        "image", "name", "source_id", "x", "y", "w", "h", "truncated")})
-    occluded: list = field(default_factory=list)
+        "image", "name", "source_id", "x", "y", "w", "h", "truncated", "occluded")})
+    occlusion: list = field(default_factory=list)  # the level, for the condition
     files: list[str] = field(default_factory=list)
     seen: dict[str, str] = field(default_factory=dict)  # image source_id -> file it came from
     unknown: Counter = field(default_factory=Counter)
@@ -97,7 +99,7 @@ def read_kitti(
         format="kitti", sources=[str(p) for p in paths], report=report, annotation_files=cols.files,
         unsized_boxes_normalised=False,
     )
-    flags = {"truncated": [yes_no(t) for t in cols.anns["truncated"]], "occluded": cols.occluded}
+    flags = {"truncated": [yes_no(t) for t in cols.anns["truncated"]], "occluded": cols.occlusion}
     return add_flag_conditions(dataset, flags, cols.anns["source_id"], report, str(paths[0]), flag_conditions)
 
 
@@ -231,10 +233,11 @@ def _add_object(name: str, numbers: list[float], kind: Kind, image_row: int, rec
         report.add(path, record, "bad_flag", f"occluded {occlusion:g} is not 0, 1, 2 or 3",
                    "kept with occluded unknown")
     values = (("image", image_row), ("name", name), ("source_id", record), ("x", left), ("y", top),
-              ("w", right - left), ("h", bottom - top), ("truncated", truncation > 0 if truncated_ok else None))
+              ("w", right - left), ("h", bottom - top), ("truncated", truncation > 0 if truncated_ok else None),
+              ("occluded", OCCLUDED.get(occlusion)))
     for key, value in values:
         cols.anns[key].append(value)
-    cols.occluded.append(OCCLUSION.get(occlusion))
+    cols.occlusion.append(OCCLUSION.get(occlusion))
     cols.files.append(str(path))
 
 

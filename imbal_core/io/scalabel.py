@@ -18,11 +18,12 @@ Input: JSON files, or folders of them (``*.json`` in the folder and its subfolde
   lane, counts as an instance without pixels). The dataset is segmentation when more than half of
   its labels are closed polygons. A label with another shape (``box3d``, ``graph``, ``rle`` ...)
   or none is counted in one report row per kind and file and left out.
-- Label ``attributes``: ``crowd`` sets ``iscrowd`` (as COCO's), ``truncated`` the canonical
-  ``truncated``; ``occluded`` and ``truncated`` are per label while conditions are per image: with
-  ``flag_conditions`` (True) each becomes an image condition, yes / no, ``mixed`` where an image's
-  labels differ (:mod:`._object_flags`). Other label attributes (``trafficLightColor`` ...) are
-  counted by value in one report row per attribute and file.
+- Label ``attributes``: ``crowd`` sets ``iscrowd`` (as COCO's), ``truncated`` and ``occluded``
+  the canonical ``truncated`` and ``occluded``. ``occluded``, ``truncated`` and the other label
+  attributes (``trafficLightColor`` ...) are per label while conditions are per image: with
+  ``flag_conditions`` (True) each becomes an image condition (yes / no for the flags, the value
+  for the others), ``mixed`` where an image's labels differ (:mod:`._object_flags`); False only
+  counts them by value in the report.
 - Categories: the config's ``categories`` (nested ``subcategories``) declare the classes, in
   order, and their parents become ``supercategory``; a category the config does not declare is
   reported (``unknown_class``) and kept. Without a config: the categories used, sorted. The config's
@@ -35,7 +36,7 @@ Input: JSON files, or folders of them (``*.json`` in the folder and its subfolde
 """
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -60,8 +61,8 @@ class _State:
         "source_id", "file_name", "width", "height", "split", "group")})
     attributes: list[dict[str, str]] = field(default_factory=list)
     anns: dict[str, list] = field(default_factory=lambda: {k: [] for k in (
-        "image", "name", "source_id", "x", "y", "w", "h", "pixels", "iscrowd", "truncated")})
-    occluded: list = field(default_factory=list)
+        "image", "name", "source_id", "x", "y", "w", "h", "pixels", "iscrowd", "truncated", "occluded")})
+    label_attributes: list[dict[str, str]] = field(default_factory=list)  # the other attributes, per label
     files: list[str] = field(default_factory=list)
     seen: dict[str, str] = field(default_factory=dict)
     declared: dict[str, str | None] = field(default_factory=dict)  # class -> parent, from configs
@@ -72,7 +73,8 @@ def read_scalabel(paths: Sequence[str | Path], report: LoadReport | None = None,
                   ) -> Dataset:
     """Read Scalabel / BDD100K label files into one dataset.
 
-    ``flag_conditions`` (True): make the labels' ``occluded`` and ``truncated`` image conditions.
+    ``flag_conditions`` (True): make the labels' ``occluded``, ``truncated`` and other attributes
+    image conditions.
     """
     report = report if report is not None else LoadReport()
     files = _resolve(paths)
@@ -123,7 +125,6 @@ def _read_file(path: Path, state: _State, report: LoadReport) -> None:
     size = _declare(config, path, state, report)
     split = _split_of(path)
     kinds: Counter[str] = Counter()
-    others: dict[str, Counter] = defaultdict(Counter)
     scored = 0
     for index, frame in enumerate(doc):
         row = _read_frame(path, index, frame, split, size, state, report)
@@ -136,15 +137,10 @@ def _read_file(path: Path, state: _State, report: LoadReport) -> None:
             labels = None
         ids: set[str] = set()
         for number, label in enumerate(labels or []):
-            scored += _read_label(path, row, number, label, ids, state, report, kinds, others)
+            scored += _read_label(path, row, number, label, ids, state, report, kinds)
     for kind, count in kinds.items():
         report.add(path, kind, "unsupported_shape", f"{count:,} label(s) with {kind}: neither box2d nor poly2d",
                    "skipped")
-    for key, values in others.items():
-        shown = ", ".join(f"{excerpt(v, 40)} {n:,}" for v, n in values.most_common(10))
-        more = f" and {len(values) - 10:,} other values" if len(values) > 10 else ""
-        report.add(path, key, "label_attribute", f"label attribute `{key}`: {shown}{more}",
-                   "counted here only (annotations hold no attributes)")
     if scored:
         report.add(path, "score", "score_column", f"{scored:,} labels have a score: this looks like predictions",
                    "kept the labels, ignored the scores")
@@ -218,7 +214,7 @@ def _read_frame(path: Path, index: int, frame: Any, split: str, size: tuple[int,
 
 
 def _read_label(path: Path, row: int, number: int, label: Any, ids: set[str], state: _State, report: LoadReport,
-                kinds: Counter, others: dict[str, Counter]) -> int:
+                kinds: Counter) -> int:
     """Add one label; return 1 when it carries a score."""
     frame = state.images["source_id"][row]
     label_id = label.get("id") if isinstance(label, dict) else None
@@ -249,14 +245,13 @@ def _read_label(path: Path, row: int, number: int, label: Any, ids: set[str], st
     found_flags, problems, other = flags(label.get("attributes"))
     for problem in problems:
         report.add(path, record, "bad_flag", problem, "kept with the flag unknown")
-    for key, value in other.items():
-        others[key][value] += 1
     box = found_shape.box
     for key, value in (("image", row), ("name", category), ("source_id", record), ("x", box[0]), ("y", box[1]),
                        ("w", box[2]), ("h", box[3]), ("pixels", found_shape.pixels),
-                       ("iscrowd", found_flags["crowd"]), ("truncated", found_flags["truncated"])):
+                       ("iscrowd", found_flags["crowd"]), ("truncated", found_flags["truncated"]),
+                       ("occluded", found_flags["occluded"])):
         state.anns[key].append(value)
-    state.occluded.append(yes_no(found_flags["occluded"]))
+    state.label_attributes.append(other)
     state.files.append(str(path))
     state.polygons += found_shape.polygon
     return int(label.get("score") is not None)
@@ -293,7 +288,9 @@ def _assemble(state: _State, sources: list[str], report: LoadReport, flag_condit
         sources=sources, report=report, conditions=list(conditions), annotation_files=state.files,
         unsized_boxes_normalised=False,
     )
-    flags_ = {"occluded": state.occluded, "truncated": [yes_no(t) for t in state.anns["truncated"]]}
+    flags_ = {name: [yes_no(v) for v in state.anns[name]] for name in ("occluded", "truncated")}
+    for key in dict.fromkeys(k for a in state.label_attributes for k in a):
+        flags_.setdefault(key, [a.get(key) for a in state.label_attributes])
     return add_flag_conditions(dataset, flags_, state.anns["source_id"], report, sources[0], flag_conditions)
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..report import LoadError
+from .formats import supported_formats
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
 _HEAD = 1 << 16
@@ -19,6 +20,9 @@ _EXDARK_HEADER = re.compile(rb"^\s*name\s*\|\s*class\s*\|", re.IGNORECASE)
 _FIRST_TAG = re.compile(rb"<([A-Za-z_][\w.-]*)")  # skips <?xml ...?>, <!-- --> and <!DOCTYPE>
 _NUMBER = re.compile(r"-?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?", re.IGNORECASE)  # a value in a KITTI / MOT line
 _BELOW_LIMIT = 5000  # entries looked at when searching a folder's sub-folders for CVAT / Labelme files
+_DARKNET_KEY = re.compile(rb"^\s*(classes|train|valid|names)\s*=", re.MULTILINE)
+#: Darknet split lists (image paths, one a line) read when a folder has no ``obj.data``.
+DARKNET_LISTS = ("train.txt", "valid.txt", "val.txt", "test.txt")
 
 
 def looks_like_cvat(head: bytes) -> bool:
@@ -33,6 +37,18 @@ def looks_like_labelme(head: bytes) -> bool:
     when the shapes come first and are long, the first shape's ``shape_type``)."""
     head = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     return head.startswith(b"{") and b'"shapes"' in head and (b'"imagePath"' in head or b'"shape_type"' in head)
+
+
+def looks_like_darknet_data(head: bytes) -> bool:
+    """The first bytes of a Darknet ``.data`` file (``obj.data``): ``key = value`` lines naming
+    the classes, the split lists or the names file."""
+    return _DARKNET_KEY.search(head) is not None
+
+
+def looks_like_image_list(head: bytes) -> bool:
+    """The first bytes of a list of image paths (Darknet's ``train.txt``): the first line names an image."""
+    first = next((ln.strip() for ln in head.lstrip(b"\xef\xbb\xbf").splitlines() if ln.strip()), b"")
+    return os.path.splitext(first.decode("utf-8", "replace"))[1].lower() in IMAGE_EXTENSIONS
 
 
 def _head(path: Path, size: int = _HEAD) -> bytes:
@@ -58,8 +74,6 @@ def sniff(paths: Sequence[Path]) -> str:
 
 
 def _unsupported(path: Path, why: str) -> LoadError:
-    from . import supported_formats
-
     return LoadError(f"{path}: {why}. Supported formats:\n{supported_formats()}", file=str(path))
 
 
@@ -69,6 +83,8 @@ def _sniff_one(path: Path) -> str:
     suffix = path.suffix.lower()
     if suffix in (".yaml", ".yml"):
         return "yolo"
+    if suffix == ".data" and looks_like_darknet_data(_head(path, 4096)):
+        return "yolo"  # Darknet's obj.data
     if suffix == ".xml":
         return "cvat" if looks_like_cvat(_head(path)) else "voc"
     if suffix == ".csv" and _is_open_images_csv(path):
@@ -129,6 +145,8 @@ def _sniff_dir(root: Path) -> str:
     except OSError as exc:
         raise LoadError(f"{root}: the folder cannot be listed ({exc.strerror or exc}).", file=str(root)) from None
     if any(n.endswith((".yaml", ".yml")) for n in names) and _has_yolo_yaml(root):
+        return "yolo"
+    if _is_darknet(root, names):
         return "yolo"
     if "annotations" in names and names["annotations"].is_dir() and any(names["annotations"].glob("*.xml")):
         return "voc"
@@ -273,6 +291,21 @@ def _has_yolo_yaml(root: Path) -> bool:
     for p in list(root.glob("*.yaml")) + list(root.glob("*.yml")):
         if b"names" in _head(p):
             return True
+    return False
+
+
+def _is_darknet(root: Path, names: dict[str, Path]) -> bool:
+    """A Darknet YOLO export: a ``.data`` file, ``obj.names``, or split lists of image paths."""
+    if "obj.names" in names and names["obj.names"].is_file():
+        return True
+    for name, path in names.items():
+        try:
+            if name.endswith(".data") and path.is_file() and looks_like_darknet_data(_head(path, 4096)):
+                return True
+            if name in DARKNET_LISTS and path.is_file() and looks_like_image_list(_head(path, 4096)):
+                return True
+        except LoadError:  # unreadable: decides nothing
+            continue
     return False
 
 

@@ -38,6 +38,7 @@ from typing import Sequence
 from ..dataset import UNASSIGNED, Dataset, build_dataset
 from ..report import LoadError, LoadReport
 from ._files import BadXML, as_float, parse_xml, read_bytes, read_text
+from .imagesize import image_size
 from .paths import skip_undecodable_name
 
 log = logging.getLogger(__name__)
@@ -272,11 +273,9 @@ def _size(element: ET.Element) -> tuple[int | None, int | None, str | None]:
 
 
 def _size_from_image(path: Path, root: _Root, file_name: str) -> tuple[int, int, Path] | None:
-    """The size in the image's header, when the image is in JPEGImages/ or beside the XML."""
-    try:
-        from PIL import Image
-    except ImportError:  # pillow is optional here: without it the size stays unknown
-        return None
+    """The size in the image's header, when the image is in JPEGImages/ or beside the XML. Only
+    the header is read (:func:`.imagesize.image_size`): an image past Pillow's decompression-bomb
+    limit (a large aerial scene) has its size like any other."""
     folders = [path.parent]
     if root.voc_root is not None and (images := _child(root.voc_root, "JPEGImages")) is not None:
         folders.insert(0, images)
@@ -284,13 +283,11 @@ def _size_from_image(path: Path, root: _Root, file_name: str) -> tuple[int, int,
         candidate = folder / Path(file_name).name  # never a path the XML points elsewhere with
         if not candidate.is_file():
             continue
-        try:
-            with Image.open(candidate) as image:
-                width, height = image.size
-        except Exception as exc:  # any unreadable image: the size stays unknown
-            log.info("%s: no size from %s (%s)", path, candidate, exc)
+        size = image_size(candidate)  # None: unreadable (or no Pillow); the size stays unknown
+        if size is None:
+            log.info("%s: no size from %s", path, candidate)
             continue
-        return width, height, candidate
+        return size[0], size[1], candidate
     return None
 
 

@@ -1,9 +1,12 @@
-"""YOLO / Ultralytics labels -> canonical dataset.
+"""YOLO / Ultralytics / Darknet labels -> canonical dataset.
 
-Input: a ``data.yaml`` (any YAML with ``names``), or a folder. A folder holding such a YAML is
-read through it; otherwise its layout says where things are: ``images/`` + ``labels/`` (with
-optional split subfolders ``images/train`` ...), split folders ``train/`` ``valid/`` ``test/``
-each with ``images/`` and/or ``labels/``, or a flat folder of images beside their ``.txt``.
+Input: a ``data.yaml`` (any YAML with ``names``), a Darknet ``obj.data``, or a folder. A folder
+holding such a YAML is read through it, else through its ``.data`` file, else through its Darknet
+split lists (``train.txt`` / ``valid.txt`` / ``test.txt`` of image paths); otherwise its layout
+says where things are: ``images/`` + ``labels/`` (with optional split subfolders
+``images/train`` ...), split folders ``train/`` ``valid/`` ``test/`` each with ``images/`` and/or
+``labels/``, or a flat folder of images beside their ``.txt`` (a ``.txt`` there that lists image
+paths is not a label file: reported ``image_list`` and ignored).
 
 data.yaml
     ``names`` is a list or a mapping {index: name}; ``nc`` is checked against it. ``train`` /
@@ -13,6 +16,13 @@ data.yaml
     folder, a split folder, a ``.txt`` list of image paths, or a list of these. A split named
     but absent is reported (``missing_split``) and left out; a YAML with no split entries
     leaves them to the folder layout. The same image listed in two splits stays in the first.
+Darknet (CVAT's and Roboflow's "YOLO 1.1" export)
+    ``obj.data`` names the class-names file (``names``), the split lists (``train``, ``valid``:
+    val, ``test``) and ``classes`` (checked against the names). The paths in it and in the lists
+    are as Darknet writes them (``data/obj_train_data/1.jpg``): they are found under the export's
+    folder, never outside it (:mod:`._yolo_lists`). Files it names that are not there are
+    reported (``missing_file``, ``missing_split``, ``missing_image``); label files no list names
+    are reported (``unlisted_label``) and left out (:mod:`._yolo_darknet`).
 Items
     Every image is an item (one without a label file is a background image); a label file
     without an image is an item too (``file_name`` guessed from its stem, size unknown, boxes
@@ -24,9 +34,9 @@ Lines
     the box is its extent, ``pixels`` its area when the size is known. Any other line is
     reported (``bad_line`` or ``unknown_class``) with ``file:line`` and skipped.
 Classes
-    Categories keep the YOLO index as ``source_id``. Without a YAML, a ``classes.txt`` beside the
-    labels (labelImg) names them; without either (or with only ``nc``), the indices seen are
-    the names, in numeric order (reported once).
+    Categories keep the YOLO index as ``source_id``. Without a YAML, a ``classes.txt`` or
+    ``obj.names`` beside the labels (labelImg, CVAT) names them; without either (or with only
+    ``nc``), the indices seen are the names, in numeric order (reported once).
 Groups
     Roboflow names augmented copies ``<stem>_<ext>.rf.<hash>``: copies of one source image
     share ``group`` = ``<stem>_<ext>``, so they stay in one split. Otherwise ``group`` is null.
@@ -51,6 +61,22 @@ from .imagesize import image_size
 
 _ROBOFLOW_COPY = re.compile(r"^(?P<source>.+)\.rf\.[0-9a-fA-F]{8,}$")
 _BAD_COUNT = "expected 5 (class cx cy w h), 6 (with a score) or an odd number of at least 7 (class and polygon)"
+
+
+def extra_inputs(paths: Sequence[Path]) -> list[Path]:
+    """The folders a YAML or ``.data`` file given by itself reads from (part of the cache key):
+    its own folder and the root its entries are relative to."""
+    out: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            continue
+        folders = [path.parent]
+        try:
+            folders.append(Path(resolve(path, LoadReport()).root))
+        except LoadError:
+            pass
+        out += [f for f in folders if f.is_dir() and f not in out]
+    return out
 
 
 def read_yolo(paths: Sequence[str | Path], report: LoadReport | None = None, *, sizes: bool = True) -> Dataset:

@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .. import __version__
-from ..exports import csv_bytes, json_bytes, parquet_bytes
+from ..downloads import csv_bytes, json_bytes, parquet_bytes
 from .epochs import EpochQuotas, epoch_quotas
 from .policy import DEFAULT_TIERS, AugmentationPolicy, augmentation_policy
 from .reach import TOLERANCE

@@ -11,7 +11,7 @@ import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Mapping, get_args
+from typing import Any, Literal, Mapping, Sequence, get_args
 
 from ..types import PLAN_UNITS, PlanUnit
 
@@ -205,6 +205,24 @@ def parse_counts(text: str) -> dict[str, int]:
     return counts
 
 
+def check_target_classes(targets: Mapping[str, Any], classes: Sequence[str], source: str = "targets",
+                         among: str = "the export") -> None:
+    """ValueError, naming ``source`` (the targets file), when ``targets`` name a class that is not
+    in ``classes`` (the classes of ``among``); the closest known name is suggested, long lists cut."""
+    from difflib import get_close_matches
+
+    from ..report import excerpt
+
+    known = list(classes)
+    unknown = sorted(set(targets) - set(known))
+    if not unknown:
+        return
+    close = get_close_matches(unknown[0], known, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    raise ValueError(f"{source}: {len(unknown)} class(es) not in {among}: {excerpt(unknown, 120)}.{hint} "
+                     f"Known: {excerpt(sorted(known), 200)}.")
+
+
 _NAME_COLUMNS = ("class", "name", "category", "label")
 
 
@@ -220,7 +238,7 @@ def read_targets(source: str | Path | bytes, name: str = "") -> dict[str, float]
         data, label = bytes(source), name or "targets"
     else:
         path = Path(source)
-        if not path.is_file():
+        if not path.exists():
             raise FileNotFoundError(f"`targets` file not found: {path}")
         data, label = read_bytes(path), str(path)
     text = data.decode("utf-8-sig", errors="replace")

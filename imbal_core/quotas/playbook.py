@@ -26,7 +26,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from ..exports import csv_bytes
+from ..downloads import csv_bytes
 from ..types import QuotaStatus
 from .progress import QuotaProgress
 from .schedule import horizon_days, schedule

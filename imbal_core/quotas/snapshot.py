@@ -116,8 +116,7 @@ def _daily_rows(dataset: "Dataset") -> pa.Table:
     anns = dataset.annotations.select(["image_id", "category_id", "annotated_at", "annotator", "pixels"])
     anns = anns.append_column("day", pc.cast(anns.column("annotated_at"), pa.date32()))
     cats = dataset.categories.select(["category_id", "name"])
-    con = duckdb.connect()
-    try:
+    with duckdb.connect() as con:
         con.register("anns", anns)
         con.register("cats", cats)
         return con.sql("""
@@ -133,8 +132,6 @@ def _daily_rows(dataset: "Dataset") -> pa.Table:
             FROM a JOIN cats c USING (category_id)
             GROUP BY ALL ORDER BY day NULLS LAST, annotator NULLS LAST, category
         """).to_arrow_table()
-    finally:
-        con.close()
 
 
 def _condition_rows(dataset: "Dataset") -> pa.Table:

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, TypeVar
 import duckdb
 import pyarrow as pa
 
+from ..report import safe_text, shorten
 from .records import (DEFAULT_WINDOW, DEFAULT_WORKDAYS, IngestResult, Project, ProjectData, QuotaTarget, Snapshot,
                       WorkspaceError)
 from .schema import first, migrate
@@ -72,6 +73,8 @@ class Workspace:
         self.path = Path(path) if path is not None else default_path()
         if self.path.is_dir():
             raise WorkspaceError(f"`workspace` must be a file. Got the folder {self.path} instead.")
+        if self.path.exists() and not self.path.is_file():  # DuckDB would wait on a pipe for ever
+            raise WorkspaceError(f"`workspace` must be a regular file. Got {self.path}, a pipe or device, instead.")
         self.timeout = timeout
 
     def __repr__(self) -> str:
@@ -84,6 +87,10 @@ class Workspace:
     # ----------------------------------------------------------------- connections
 
     def _open(self) -> duckdb.DuckDBPyConnection:
+        shown = safe_text(str(self.path))
+        if shown != str(self.path):  # DuckDB takes paths as UTF-8 text only (it fails with std::bad_cast)
+            raise WorkspaceError(f"{shown}: the workspace's path is not valid UTF-8 (bytes shown as \\x escapes), "
+                                 "which DuckDB cannot open; choose another file.")
         deadline = time.monotonic() + self.timeout
         while True:
             try:
@@ -97,6 +104,9 @@ class Workspace:
                     raise WorkspaceError(f"The workspace {self.path} is in use by another process and stayed busy "
                                          f"for {self.timeout:g} s; try again. ({text.split('. See')[0]})") from None
                 raise WorkspaceError(f"{self.path} cannot be opened as an imbal workspace: {text}") from None
+            except (duckdb.Error, RuntimeError) as exc:  # not a database file, a pipe, a special file ...
+                raise WorkspaceError(f"{self.path} cannot be opened as an imbal workspace: "
+                                     f"{shorten(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, 300)}") from None
 
     @contextmanager
     def _connect(self, write: bool) -> Iterator[duckdb.DuckDBPyConnection | None]:
@@ -108,7 +118,13 @@ class Workspace:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         con = self._open()
         try:
-            migrate(con)
+            try:
+                migrate(con)
+            except WorkspaceError as exc:  # not a workspace, or a newer one: say which file
+                raise WorkspaceError(str(exc) if str(self.path) in str(exc) else f"{self.path}: {exc}") from None
+            except (duckdb.Error, RuntimeError) as exc:  # a file DuckDB opened but cannot write (a pipe ...)
+                raise WorkspaceError(f"{self.path} cannot be used as an imbal workspace: "
+                                     f"{shorten(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, 300)}") from None
             yield con
         finally:
             con.close()
@@ -235,7 +251,7 @@ class Workspace:
         if row is not None:
             return IngestResult(_snapshot_record(row), created=False)
         rows = snapshot_rows(dataset, at, content_hash=digest)
-        source = source if source is not None else ", ".join(Path(s).name for s in dataset.sources)
+        source = safe_text(source) if source is not None else _source_names(dataset)
 
         def write() -> IngestResult:
             with self._transaction() as con:
@@ -295,10 +311,13 @@ _SNAPSHOT_SELECT = ("SELECT s.snapshot_id, p.name, s.content_hash, s.taken_at, s
 
 
 def _empty(con: duckdb.DuckDBPyConnection | None, table: str) -> pa.Table:
-    if con is None:
-        con = duckdb.connect()
-        migrate(con)
-    return con.sql(f"SELECT * FROM {table} LIMIT 0").to_arrow_table()
+    """The empty table with ``table``'s columns; without a workspace, from a scratch database
+    that is closed at once (an open one keeps DuckDB's threads alive at interpreter exit)."""
+    if con is not None:
+        return con.sql(f"SELECT * FROM {table} LIMIT 0").to_arrow_table()
+    with duckdb.connect() as scratch:
+        migrate(scratch)
+        return scratch.sql(f"SELECT * FROM {table} LIMIT 0").to_arrow_table()
 
 
 def _project_id(con: duckdb.DuckDBPyConnection, name: str, unknown: Callable[[str], str]) -> int:
@@ -384,18 +403,20 @@ def project_data(dataset: "Dataset", targets: Iterable[QuotaTarget] = (), at: da
     """
     project = project or Project("(this export)")
     rows = snapshot_rows(dataset, at)
-    con = duckdb.connect()
-    try:
+    with duckdb.connect() as con:
         migrate(con)
         con.execute("INSERT INTO projects (project_id, name, window_days, workdays) VALUES (1, ?, ?, ?)",
                     [project.name, project.window_days, project.workdays])
         for t in targets:
             con.execute("INSERT INTO targets VALUES (1, ?, ?, ?, ?, ?, ?)",
                         [t.category, t.target, t.unit, t.deadline, t.priority, t.critical])
-        write_snapshot(con, project.name, rows, ", ".join(Path(s).name for s in dataset.sources))
+        write_snapshot(con, project.name, rows, _source_names(dataset))
         return read_project(con, project.name)
-    finally:
-        con.close()
+
+
+def _source_names(dataset: "Dataset") -> str:
+    """The dataset's file names, as the history shows them (a name that is not UTF-8 with ``\\xff``)."""
+    return safe_text(", ".join(Path(s).name for s in dataset.sources))
 
 
 def _snapshot_record(row: tuple) -> Snapshot:

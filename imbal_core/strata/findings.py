@@ -12,7 +12,7 @@ from typing import Any, Literal, Mapping
 import pandas as pd
 import pyarrow as pa
 
-from ..longtail import Unit
+from ..types import Unit
 from .independence import ChiSquare
 from .table import StrataTable
 

@@ -32,8 +32,9 @@ from typing import Any, Sequence
 import numpy as np
 from scipy import stats
 
-from ..dataset import UNASSIGNED, Dataset
-from ..longtail import Unit, pixel_source
+from ..dataset import Dataset
+from ..longtail import pixel_source
+from ..types import UNASSIGNED, Unit
 from .findings import Finding, FindingKind, HiddenSubgroups
 from .table import DEFAULT_MAX_VALUES, OTHER, StrataTable, cell_counts, check_by, check_unit, strata_table
 from .wording import _finding

@@ -32,8 +32,9 @@ import pyarrow.compute as pc
 from ..columns import resolve_column
 from ..cube import cube
 from ..dataset import Dataset
-from ..longtail import UNITS, Unit, pixel_source
+from ..longtail import pixel_source
 from ..report import excerpt
+from ..types import UNITS, Unit, check_split
 from .independence import ChiSquare, _independence
 
 OTHER = "other"
@@ -202,8 +203,7 @@ def strata_table(
     unit = check_unit(dataset, unit)
     if isinstance(max_values, bool) or not isinstance(max_values, int) or max_values < 2:
         raise ValueError(f"`max_values` must be a whole number of at least 2. Got {max_values!r} instead.")
-    if split is not None and split not in dataset.splits:
-        raise ValueError(f"`split` may be one of {list(dataset.splits)} or None (all). Got {split!r} instead.")
+    split = check_split(split, dataset.splits)
     if cells is None:
         cells = cell_counts(dataset, ("split", *by), unit)
     df = cells.to_pandas()

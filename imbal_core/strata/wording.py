@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..longtail import Unit
+from ..types import Unit
 from .findings import Finding, FindingKind
 from .table import OTHER
 

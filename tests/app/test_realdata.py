@@ -20,6 +20,15 @@ EXPORTS = [
     ("exdark/imageclasslist.txt", 7363, 7363, "12 of 12"),
     ("labelstudio/test_export_yolo_data.json", 2, 4, "2 of 2"),
     ("places_lt", 106300, 106300, "365 of 365"),
+    # issue 14's formats, counted by hand in tests/io/test_cvat.py, test_labelme.py, test_yolo.py
+    ("cvat/for_images/export_project", 6, 12, "2 of 2"),
+    ("cvat/for_images/export_task", 2, 2, "2 of 2"),  # two shapes with an empty label skipped
+    ("cvat/for_video", 4, 3, "2 of 3"),  # frames 10, 13, 16, 19; three counted keyframes; "z U k" unused
+    ("labelme/bbox_detection", 3, 9, "3 of 20"),
+    ("labelme/instance_segmentation", 3, 12, "6 of 20"),  # 16 class polygons, merged by group_id into 12
+    ("labelme/classification", 2, 2, "2 of 2"),
+    ("labelme/video_annotation", 5, 15, "2 of 2"),
+    ("darknet_yolo", 1, 2, "2 of 10"),  # obj.data, obj.names, train.txt naming data/obj_train_data/1.jpg
 ]
 
 
@@ -29,6 +38,7 @@ def app_in(monkeypatch, tmp_path):
         monkeypatch.chdir(ROOT)
         monkeypatch.setenv("IMBAL_UPLOAD_DIR", str(tmp_path / "uploads"))
         monkeypatch.setenv("IMBAL_DATA_ROOT", str(root))
+        monkeypatch.setenv("IMBAL_WORKSPACE", str(tmp_path / "workspace.duckdb"))  # never the repo's default file
         at = AppTest.from_file(APP, default_timeout=TIMEOUT)
         at.run()
         return at

@@ -14,6 +14,7 @@ from sklearn import metrics as skm
 import imbal_core
 from imbal_core.dataset import build_dataset
 from imbal_core.evaluate import classification_metrics, evaluate_classification
+from imbal_core.evaluate.table import select_images
 from imbal_core.evaluate.classification import average_precision, pr_curve
 from imbal_core.io.predictions import Predictions, classification_schema, match_predictions
 
@@ -173,8 +174,15 @@ def test_evaluating_one_split_and_an_unknown_split():
     ds = tiny_dataset()
     preds = predictions_for(ds, [("0.jpg", "ok", [0.9, 0.1])])
     assert evaluate_classification(ds, preds, split="val").images == 1
-    with pytest.raises(ValueError, match=r"`split` must name splits of the dataset \['val'\]. Got \['test'\]"):
+    with pytest.raises(ValueError, match=r"`split` must be one of \['val'\] or None. Got 'test' instead."):
         evaluate_classification(ds, preds, split="test")
+
+
+def test_a_list_of_splits_is_checked_name_by_name():
+    ds = tiny_dataset()
+    assert select_images(ds, ["val"]).sum() == 5 and select_images(ds, []).sum() == 0
+    with pytest.raises(ValueError, match=r"`split` must be one of \['val'\] or None. Got 'test' instead."):
+        select_images(ds, ["val", "test"])
 
 
 def test_the_surface_sample_against_scikit_learn():

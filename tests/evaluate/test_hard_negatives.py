@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from imbal_core.evaluate import evaluate_detection, hard_negatives
-from imbal_core.exports import csv_bytes
+from imbal_core.downloads import csv_bytes
 
 
 def test_hand_built_detections(scene):

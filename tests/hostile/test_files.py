@@ -288,11 +288,11 @@ def test_an_unreadable_zip_entry_is_refused_naming_archive_and_entry(capsys, cap
     ({"d/a.txt": b"x", "d/a.txt/deeper/x.txt": b"y"}, "d/a.txt/deeper/x.txt"),
     ({"a.txt/x.txt": b"y", "a.txt": b"x"}, "a.txt"),
 ])
-def test_clashing_zip_entries_are_refused_naming_the_entry(capsys, caplog, tmp_path, members, entry):
+def test_clashing_zip_entries_are_skipped_naming_the_entry(capsys, caplog, tmp_path, members, entry):
     archive = _patched_zip(tmp_path / "clash.zip", members)
     code, text = run(capsys, caplog, "eval", "--no-cache", STREET, "--pred", archive)
     assert_handled(code, text, str(archive), repr(entry))
-    assert code == 2 and "cannot also be" in text
+    assert "cannot also be" in text  # the entry is skipped and reported; the rest is read (test_more.py)
 
 
 # --------------------------------------------------------------------------- non-UTF-8 file names
@@ -455,7 +455,7 @@ BAD_INPUTS = {
     "csv without an image column": _one("labels.csv", "a,b\n1,2\n"),
     # zips given as predictions
     "zip that is no zip": _not_a_zip,
-    "zip with clashing entries": _zip_pred({"a.txt": b"x", "a.txt/b.txt": b"y"}),
+    "zip with clashing entries": _zip_pred({"a": b"x", "a/b.txt": b"y"}),  # the clash skipped: no .txt left
 }
 
 

@@ -561,7 +561,7 @@ def test_a_split_export_of_a_file_the_fast_path_read_survives_its_deep_unread_pa
     the whole file, which must not crash on what the fast path never looked at (the export is
     rebuilt from the tables instead)."""
     from imbal_core import load
-    from imbal_core.splitting import export_splits
+    from imbal_core.splits import export_splits
 
     monkeypatch.setattr(coco_reader, "FAST_PATH_MIN_BYTES", 0)
     doc = coco(images=[image(1, split="train"), image(2, split="val")])

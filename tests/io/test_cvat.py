@@ -102,10 +102,15 @@ def test_real_project_export(realdata):
     assert pixels == [2.0, 2.0, 2.0]  # the three polygons; boxes, polylines and points have none
     boxes = [(x, y, w, h) for x, y, w, h in zip(*(column(d, "annotations", c) for c in "xywh")) if x is not None]
     assert boxes == [(0.0, 2.0, 4.0, 2.0), (1.0, 2.0, 5.0, 3.0)] * 3  # the box 0,2-4,4 and the polygon's box
-    # a1..a4 sit on the one box of each img0: constant per image, so they are conditions
-    assert d.conditions == ("a1", "a2", "a3", "a4")
+    # the box is occluded="1"; the polyline, polygon and points carry no occluded attribute (unknown)
+    assert column(d, "annotations", "occluded") == [True, None, None, None] * 3
+    # occluded and a1..a4 sit on the one box of each img0: by the shared rule, each image gets the
+    # value its objects share (img1's objects carry none of them: null)
+    assert d.conditions == ("occluded", "a1", "a2", "a3", "a4")
+    assert column(d, "images", "occluded") == ["yes", None] * 3
     assert column(d, "images", "a2") == ["v3", None] * 3
-    assert [r.code for r in d.report] == ["annotation_flag"]  # 3 occluded boxes: no column for the flag yet
+    assert [(r.record, r.code) for r in d.report] == [(n, "object_flag") for n in ("occluded", "a1", "a2", "a3", "a4")]
+    assert "(unknown 9, yes 3)" in d.report.rows[0].problem
 
 
 @pytest.mark.realdata
@@ -137,6 +142,10 @@ def test_real_video_export(realdata):
     assert column(d, "annotations", "source_id") == ["track 0@10", "track 1@10", "track 2@13"]
     assert set(column(d, "images", "group")) == {"v1"}  # the task: one video is one group
     assert column(d, "images", "hgl") == ["hgkf", None, None, None]  # the outside shape's "jk" is not read
+    # counted keyframes: track 0's box at 10 occluded="1", track 1's points at 10 and track 2's
+    # polyline at 13 occluded="0": frame 10's objects differ
+    assert column(d, "annotations", "occluded") == [True, False, False]
+    assert column(d, "images", "occluded") == ["mixed", "no", None, None]
 
 
 @pytest.mark.realdata
@@ -240,22 +249,47 @@ def test_tags_option(tmp_path, mode, task, conditions):
         assert d.task == "detection"  # no rows at all: not classification
 
 
-def test_attributes_constant_per_image_are_conditions_varying_ones_reported(tmp_path):
+def test_object_attributes_are_conditions_shared_value_or_mixed(tmp_path):
+    # the rule of every reader with per-object values (io/_object_flags.py): the value the image's
+    # objects share, else "mixed"; an image whose objects lack the attribute: null
     d = read(tmp_path, doc(
         image(0, box(inner=attrs(camera="front", color="red")), box(inner=attrs(camera="front", color="blue"))),
-        image(1, box(inner=attrs(camera="rear", color="red")))))
-    assert d.conditions == ("camera",)
-    assert column(d, "images", "camera") == ["front", "rear"]
-    row = next(r for r in d.report if r.code == "annotation_attribute")
-    assert row.record == "color" and "image 0: blue, red" in row.problem
+        image(1, box(inner=attrs(camera="rear", color="red"))), image(2, box())))
+    assert d.conditions == ("camera", "color")
+    assert column(d, "images", "camera") == ["front", "rear", None]
+    assert column(d, "images", "color") == ["mixed", "red", None]
+    row = next(r for r in d.report if r.code == "object_flag" and r.record == "color")
+    assert "(red 2, blue 1, unknown 1)" in row.problem and "the objects of 1 of 2 images differ" in row.problem
+    assert "annotation_attribute" not in d.report.codes()
+
+
+def test_flag_conditions_false_only_counts(tmp_path):
+    d = read(tmp_path, doc(image(0, box(inner=attrs(color="red"), occluded="1"), box(occluded="0"))),
+             flag_conditions=False)
+    assert d.conditions == ()
+    assert column(d, "annotations", "occluded") == [True, False]  # the column is kept either way
+    rows = [(r.record, r.action) for r in d.report if r.code == "object_flag"]
+    assert rows == [(n, "counted here only (flag_conditions=False)") for n in ("occluded", "color")]  # no truncated
 
 
 def test_truncated_and_occluded_attributes_are_flags(tmp_path):
     d = read(tmp_path, doc(image(0, box(inner=attrs(truncated="true")), box(inner=attrs(Truncated="0"), occluded="1"),
-                                 box(inner=attrs(truncated="maybe")))))
-    assert column(d, "annotations", "truncated") == [True, False, None]
-    assert d.conditions == ()
+                                 box(inner=attrs(truncated="maybe"))),
+                           image(1, box(occluded="0", inner=attrs(truncated="no")))))
+    assert column(d, "annotations", "truncated") == [True, False, None, False]
+    assert column(d, "annotations", "occluded") == [None, True, None, False]
+    # flags say how an object is seen: image conditions by the shared rule (attributes removed)
+    assert d.conditions == ("occluded", "truncated")
+    assert column(d, "images", "occluded") == ["yes", "no"]
+    assert column(d, "images", "truncated") == ["mixed", "no"]
     assert ("0#2", "bad_flag", "kept with truncated unknown") in codes(d)
+
+
+def test_a_skipped_shape_does_not_count_in_the_image_condition(tmp_path):
+    # the first box lies wholly outside the 100x80 image: not counted, so the image's objects agree
+    d = read(tmp_path, doc(image(0, box(xtl=500, xbr=600, occluded="1"), box(occluded="0"))))
+    assert d.num_annotations == 1
+    assert column(d, "images", "occluded") == ["no"]
 
 
 def test_ellipse_and_rotated_box(tmp_path):

@@ -68,6 +68,7 @@ def test_real_kitti_sample(realdata):
     assert dataset.splits == ("train",)  # the folder holding label_2 is `training`
     assert dataset.images.column("width").to_pylist() == [10, 10]
     assert dataset.annotations.column("truncated").to_pylist() == [True, False, True, False, False]
+    assert dataset.annotations.column("occluded").to_pylist() == [False, False, True, False, True]  # 0 0 / 1 0 1
     truck = dataset.annotations.slice(0, 1).to_pylist()[0]  # Truck 1.0 0 -1 0 1 2 3: left 0, top 1, right 2, bottom 3
     assert (truck["x"], truck["y"], truck["w"], truck["h"]) == (0, 1, 2, 2)
     images = dataset.images.to_pydict()
@@ -131,6 +132,7 @@ def test_tracking_sequences_are_groups(tmp_path):
     assert dataset.num_annotations == 4 and codes(report)["dont_care"] == 1
     assert dataset.annotations.column("truncated").to_pylist() == [False, False, True, True]
     assert images["occluded"] == ["fully visible", None, "mixed", None]  # occluded 3 is KITTI's "unknown"
+    assert dataset.annotations.column("occluded").to_pylist() == [False, False, True, None]  # 0, 0, 1, 3
     by_group = cube(dataset, ("group",)).to_pydict()
     assert list(zip(by_group["group"], by_group["category"], by_group["instances"])) == [
         ("0000", "Car", 2), ("0000", "Cyclist", 1), ("0001", "Van", 1)]

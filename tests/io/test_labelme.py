@@ -100,6 +100,10 @@ def test_real_instance_segmentation(realdata):
     assert [column(d, "annotations", c)[bottle] for c in "wh"] == pytest.approx([18.0, 53.0])
     ignored = [(r.record, r.code) for r in d.report if r.code == "not_a_class"]
     assert ignored == [("data_annotated/2011_000003", "not_a_class"), ("data_annotated/2011_000006", "not_a_class")]
+    # the merge is said: 2 person parts + 4 sofa parts (6 shapes) became 2 objects
+    merged = next(r for r in d.report if r.code == "merged_shapes")
+    assert merged.problem.startswith("16 polygons merged into 12 objects by group_id (6 shapes ")
+    assert "became 2 objects" in merged.problem
 
 
 @pytest.mark.realdata
@@ -187,6 +191,14 @@ def test_group_id_merges_parts_of_one_object(tmp_path):
     assert column(d, "annotations", "source_id") == ["000#0+1", "000#2", "000#3"]
     assert column(d, "annotations", "pixels") == [150.0, 100.0, 100.0]
     assert [column(d, "annotations", c)[0] for c in "xywh"] == [0.0, 0.0, 30.0, 30.0]
+    assert [r.problem for r in d.report if r.code == "merged_shapes"] == [
+        "4 polygons merged into 3 objects by group_id (2 shapes sharing a label and group_id in one image became "
+        "1 objects)"]
+
+
+def test_no_merge_no_merged_row(tmp_path):
+    d = read(tmp_path, labelme(shape("cat", group_id=1), shape("dog", group_id=1), shape("cat")))
+    assert d.num_annotations == 3 and "merged_shapes" not in d.report.codes()
 
 
 def test_flags_are_classes_without_shapes_and_conditions_with_them(tmp_path):
@@ -209,9 +221,17 @@ def test_flags_option(tmp_path, mode, task, conditions):
 def test_shape_flags_are_attributes(tmp_path):
     d = read(tmp_path, labelme(shape(flags={"occluded": True, "truncated": True, "blurry": True}),
                                shape(flags={"occluded": False, "truncated": False, "blurry": True})),
-             labelme(shape(flags={"blurry": False})))
-    assert column(d, "annotations", "truncated") == [True, False, None]
-    assert d.conditions == ("blurry",) and column(d, "images", "blurry") == ["true", "false"]
+             labelme(shape(flags={"blurry": False})), labelme(shape(flags={"occluded": True}), shape()))
+    assert column(d, "annotations", "truncated") == [True, False, None, None, None]
+    assert column(d, "annotations", "occluded") == [True, False, None, True, None]
+    # per-object flags become image conditions by the rule every reader shares: the value the
+    # image's shapes share (a shape without the flag does not count), else "mixed"
+    assert d.conditions == ("occluded", "truncated", "blurry")
+    assert column(d, "images", "occluded") == ["mixed", None, "yes"]
+    assert column(d, "images", "truncated") == ["mixed", None, None]
+    assert column(d, "images", "blurry") == ["true", "false", None]
+    d = read(tmp_path / "off", labelme(shape(flags={"occluded": True, "blurry": True})), flag_conditions=False)
+    assert d.conditions == () and column(d, "annotations", "occluded") == [True]
 
 
 def test_not_classes_and_labels_file(tmp_path):

@@ -94,6 +94,7 @@ def test_real_v6_boxes(realdata):
     assert (b["x"], b["y"], b["w"], b["h"]) == pytest.approx((1.6, 0.6, 6.4, 0.4))  # 0.2..1 x 0.3..0.5 of 8 x 2
     assert (c["x"], c["y"], c["w"], c["h"]) == pytest.approx((3.5, 0.0, 0.5, 5.0))  # 0.7..0.8 x 0..0.5 of 5 x 10
     assert (b["iscrowd"], c["iscrowd"], c["truncated"]) == (None, True, False)
+    assert (b["occluded"], c["occluded"]) == (None, True)  # IsOccluded -1 (unknown) and 1
     assert dataset.images.column("occluded").to_pylist() == [None, None, "yes", None]
     report = codes(dataset.report)
     assert report["ragged_row"] == 1 and report["not_read"] == 4  # segmentation, images.meta, two label files

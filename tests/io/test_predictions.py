@@ -89,6 +89,9 @@ def test_unknown_images_and_classes_are_reported_not_dropped(tmp_path, coco_gt):
     ({"image_id": 1, "category_id": True, "bbox": [1, 1, 2, 2], "score": 0.5}, "category_id True is not an id"),
     ({"image_id": 1, "category_id": 3, "segmentation": {"counts": "x"}, "score": 0.5}, "not an RLE"),
     ("text", "record is a str, not an object"),
+    # integers too large for a float (they raised OverflowError)
+    ({"image_id": 1, "category_id": 3, "bbox": [1, 1, 2, 10**400], "score": 0.5}, "is not four finite numbers"),
+    ({"image_id": 1, "category_id": 3, "bbox": [1, 1, 2, 2], "score": 10**400}, "is not a finite number"),
 ])
 def test_bad_result_records_are_skipped_with_the_reason(tmp_path, coco_gt, record, problem):
     path = write(tmp_path, "results.json", [record, {"image_id": 1, "category_id": 3, "bbox": [1, 1, 2, 2], "score": 0.5}])

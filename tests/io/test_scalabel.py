@@ -82,6 +82,8 @@ def test_real_bdd100k_test_cases(realdata):
     assert images["group"] == ["b1c81faa-3df17267", "00091078-875c1f73", "00091078-875c1f73"]
     assert images["occluded"] == ["mixed", "yes", None]
     assert images["truncated"] == ["no", "no", None]
+    # the per-label flags are kept in the annotations too (Occluded spelled with a capital: read alike)
+    assert dataset.annotations.column("occluded").to_pylist() == [False, True, False, True, True, True]
     assert set(dataset.annotations.column("iscrowd").to_pylist()) == {False}
     assert [r.record for r in dataset.report if r.code == "duplicate_id"] == [
         "b1c81faa-3df17267/b1c81faa-3df17267-0000001.jpg#a"]
@@ -152,8 +154,16 @@ def test_shapes_flags_and_other_attributes(tmp_path):
     assert rows[0]["pixels"] == 100 and rows[0]["iscrowd"] is True and rows[0]["truncated"] is True
     assert rows[1]["pixels"] is None and (rows[1]["w"], rows[1]["h"]) == (50, 80)  # an open polyline
     assert sorted(r.record for r in report if r.code == "unsupported_shape") == ["box3d", "no shape"]
-    colour = next(r for r in report if r.code == "label_attribute")
-    assert "'green' 2, 'red' 1" in colour.problem and colour.record == "trafficLightColor"
+    assert [r["occluded"] for r in rows] == [False, None, None, None, None]
+    # other label attributes follow the rule of every per-object value: an image condition, the
+    # value the image's labels share, else "mixed"; the counts by value in the report
+    assert dataset.conditions == ("occluded", "truncated", "trafficlightcolor")  # a condition's column name
+    assert dataset.images.column("trafficlightcolor").to_pylist() == ["mixed"]
+    colour = next(r for r in report if r.code == "object_flag" and r.record == "trafficLightColor")
+    assert "(green 2, unknown 2, red 1)" in colour.problem  # the 2 labels before carry no colour
+    _, report = read(tmp_path / "off", [frame("1.jpg", labels)], flag_conditions=False)
+    colour = next(r for r in report if r.code == "object_flag" and r.record == "trafficLightColor")
+    assert colour.action == "counted here only (flag_conditions=False)"
 
 
 def test_a_folder_of_per_video_files_in_split_folders(tmp_path):

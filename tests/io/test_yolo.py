@@ -142,6 +142,8 @@ def test_empty_dataset_is_a_load_error_through_load(tmp_path):
         ({"names": ["cat", "cat"]}, ["cat"], ["0"], {"duplicate_name"}),
         ({"names": [None, "dog"]}, ["0", "dog"], ["0", "1"], {"bad_category"}),
         ({"names": {"x": "cat", 1: "dog"}}, ["dog"], ["1"], {"bad_category"}),
+        # "¹" is a digit to str.isdigit but no number to int(): reported, not a ValueError (hypothesis found it)
+        ({"names": {"¹": "cat", 1: "dog"}}, ["dog"], ["1"], {"bad_category"}),
         ({"names": [1, 2.5]}, ["1", "2.5"], ["0", "1"], set()),
         ({"nc": 2}, [], [], {"no_class_names"}),  # no line uses a class: no class seen
         ({"names": {0: "cat", 10**11: "eel", 2**70: "fox"}}, ["cat", "eel", "fox"], ["0", str(10**11), str(2**70)], set()),
@@ -485,3 +487,173 @@ def test_garbage_yolo_through_load(realdata):
     dataset = imbal_core.load(realdata / "garbage_yolo", cache=False)
     assert dataset.format == "yolo"
     assert dataset.num_annotations == 16140
+
+
+# --------------------------------------------------------------------------- Darknet (obj.data, train.txt)
+
+OBJ_DATA = "classes = 2\ntrain = data/train.txt\nvalid = data/valid.txt\nnames = data/obj.names\nbackup = backup/\n"
+
+
+def _darknet(root: Path, extra: dict[str, object] | None = None, **lists: str) -> Path:
+    """A CVAT-style Darknet export: obj.data, obj.names, lists and obj_<split>_data/ folders."""
+    files: dict[str, object] = {"obj.data": OBJ_DATA, "obj.names": "cat\ndog\n",
+                                "obj_train_data/1.jpg": (20, 10), "obj_train_data/1.txt": BOX,
+                                "obj_valid_data/2.jpg": (20, 10), "obj_valid_data/2.txt": "1 0.5 0.5 0.2 0.4",
+                                "train.txt": "data/obj_train_data/1.jpg\n", "valid.txt": "data/obj_valid_data/2.jpg\n"}
+    files.update({f"{k}.txt": v for k, v in lists.items()})
+    files.update(extra or {})
+    return _tree(root, {k: v for k, v in files.items() if v is not None})
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("given", [".", "obj.data"])
+def test_real_darknet_yolo(realdata, given):
+    # Counted by hand from ../shared/realdata/darknet_yolo: obj.names lists label_0 .. label_9; train.txt
+    # lists one image, data/obj_train_data/1.jpg (a 15x10 JPEG, there as obj_train_data/1.jpg); its
+    # 1.txt holds 2 boxes, of classes 2 and 4. obj.data's paths (data/train.txt, data/obj.names) point
+    # at data/..., as Darknet writes them. 0.133333 - 0.266667 / 2 is a hair below 0: one box_clipped.
+    dataset, report = _read(realdata / "darknet_yolo" / given)
+    assert dataset.num_images == 1 and dataset.num_annotations == 2
+    assert _split_counts(dataset) == {"train": 1}
+    assert dataset.class_names == [f"label_{i}" for i in range(10)]
+    assert dataset.categories.column("source_id").to_pylist() == [str(i) for i in range(10)]
+    names = dataset.class_names
+    assert sorted(names[c] for c in dataset.annotations.column("category_id").to_pylist()) == ["label_2", "label_4"]
+    assert dataset.images.column("source_id").to_pylist() == ["obj_train_data/1.jpg"]
+    assert (dataset.images.column("width")[0].as_py(), dataset.images.column("height")[0].as_py()) == (15, 10)
+    assert report.codes() == {"box_clipped"}
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("fmt", ["auto", "yolo"])
+def test_real_darknet_yolo_through_load(realdata, fmt):
+    # before: sniffed as an image folder (auto), or train.txt read as a label file (yolo: 2 images, 1 bad line)
+    dataset = imbal_core.load(realdata / "darknet_yolo", format=fmt, cache=False)
+    assert (dataset.format, dataset.num_images, dataset.num_annotations) == ("yolo", 1, 2)
+    assert "bad_line" not in dataset.report.codes()
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("given", [".", "obj.data"])
+def test_darknet_is_sniffed_as_yolo(realdata, given):
+    from imbal_core.io.sniff import sniff
+
+    assert sniff([realdata / "darknet_yolo" / given]) == "yolo"
+
+
+DARKNET_CASES = [
+    # (obj.data and files changed, images per split, annotations, report codes)
+    pytest.param({}, {"train": 1, "val": 1}, 2, set(), id="valid.txt is the val split"),
+    pytest.param({"obj.data": OBJ_DATA.replace("data/", "")}, {"train": 1, "val": 1}, 2, set(), id="paths as they are"),
+    pytest.param({"train.txt": "/home/someone/darknet/data/obj_train_data/1.jpg\n",
+                  "valid.txt": "C:\\darknet\\data\\obj_valid_data\\2.jpg\n"},
+                 {"train": 1, "val": 1}, 2, set(), id="absolute and Windows paths"),
+    pytest.param({"obj_train_data/1.jpg": None}, {"train": 1, "val": 1}, 2, {"missing_image"},
+                 id="exported without the image: kept with its labels"),
+    pytest.param({"train.txt": "data/obj_train_data/1.jpg\ndata/obj_train_data/9.jpg\n"},
+                 {"train": 1, "val": 1}, 2, {"missing_image"}, id="listed image and label not there: left out"),
+    pytest.param({"obj_train_data/3.txt": BOX}, {"train": 1, "val": 1}, 2, {"unlisted_label"},
+                 id="a label no list names"),
+    pytest.param({"obj.data": "classes = 2\ntrain = data/train.txt\nvalid = data/gone.txt\nnames = data/obj.names\n"},
+                 {"train": 1}, 1, {"missing_split", "unlisted_label"}, id="valid list not there"),
+    pytest.param({"obj.data": OBJ_DATA.replace("names = data/obj.names", "names = data/other.names")},
+                 {"train": 1, "val": 1}, 2, {"missing_file"}, id="names file not there: obj.names beside"),
+    pytest.param({"obj.data": OBJ_DATA.replace("classes = 2", "classes = 3")}, {"train": 1, "val": 1}, 2,
+                 {"nc_mismatch"}, id="classes disagrees with the names"),
+    pytest.param({"obj.data": "# CVAT\nclasses = 2\nthis line has no equals sign\ntrain = data/train.txt\n"
+                              "valid = data/valid.txt\nnames = data/obj.names\n"},
+                 {"train": 1, "val": 1}, 2, {"bad_line"}, id="a line that is not key = value"),
+    pytest.param({"obj.data": None}, {"train": 1, "val": 1}, 2, set(), id="lists without obj.data"),
+    pytest.param({"obj.data": "classes = 2\nnames = obj.names\n", "train.txt": None, "valid.txt": None},
+                 {"unassigned": 2}, 2, set(), id="obj.data naming no list: the layout"),
+]
+
+
+@pytest.mark.parametrize(("changes", "splits", "n_annotations", "codes"), DARKNET_CASES)
+def test_darknet_layouts(tmp_path, changes, splits, n_annotations, codes):
+    _darknet(tmp_path, changes)
+    dataset, report = _read(tmp_path)
+    assert _split_counts(dataset) == splits
+    assert dataset.num_annotations == n_annotations
+    assert report.codes() == codes
+    assert dataset.class_names == ["cat", "dog"]
+
+
+def test_darknet_missing_files_are_described(tmp_path):
+    _darknet(tmp_path, {"obj_train_data/1.jpg": None, "obj_train_data/3.txt": BOX,
+                        "train.txt": "data/obj_train_data/1.jpg\ndata/obj_train_data/9.jpg\n",
+                        "obj.data": OBJ_DATA.replace("data/obj.names", "data/other.names")})
+    dataset, report = _read(tmp_path / "obj.data")
+    rows = {(r.code, r.action): r.problem for r in report}
+    assert rows[("missing_image", "kept with their labels; sizes unknown, boxes normalised")].startswith(
+        "1 listed images are not on disk (first: 'data/obj_train_data/1.jpg')")
+    assert "(first: 'data/obj_train_data/9.jpg')" in rows[("missing_image", "left out")]
+    assert "'data/other.names'" in rows[("missing_file", "used obj.names or classes.txt beside it")]
+    assert "1 label files in obj_train_data/ are in no image list (first: '3.txt')" in next(
+        p for (code, _), p in rows.items() if code == "unlisted_label")
+    # the image without its file: normalised box, unknown size, file name from the list
+    row = dataset.images.column("file_name").to_pylist().index("1.jpg")
+    assert dataset.images.column("width")[row].as_py() is None
+
+
+def test_darknet_never_reads_outside_its_folder(tmp_path):
+    outside = _tree(tmp_path / "elsewhere", {"secret.jpg": (4, 4), "secret.txt": BOX, "list.txt": "secret.jpg\n"})
+    export = _darknet(tmp_path / "export", {"obj.data": OBJ_DATA.replace("data/valid.txt", str(outside / "list.txt")),
+                                            "train.txt": f"{outside / 'secret.jpg'}\n../elsewhere/secret.jpg\n"})
+    dataset, report = _read(export)
+    assert dataset.num_images == 0  # the files outside are there, but not under the export's folder
+    assert report.codes() == {"missing_split", "missing_image", "unlisted_label"}
+    assert "2 listed images and their label files are not under" in next(r.problem for r in report
+                                                                         if r.code == "missing_image")
+
+
+def test_darknet_data_file_that_is_not_darknet_is_a_load_error(tmp_path):
+    path = _tree(tmp_path, {"obj.data": "hello\nworld\n"}) / "obj.data"
+    with pytest.raises(LoadError, match="not a Darknet .data file"):
+        _read(path)
+
+
+def test_darknet_naming_nothing_that_exists_exits_2_without_a_traceback(tmp_path, capsys):
+    from imbal_core.cli import main
+
+    _tree(tmp_path, {"obj.data": "classes = 1\ntrain = data/train.txt\nnames = data/obj.names\n"})
+    assert main(["summary", "--no-cache", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "no images found in this yolo export" in err and "Traceback" not in err
+
+
+def test_image_list_beside_flat_labels_is_not_a_label_file(tmp_path):
+    # an Ultralytics autosplit list in a flat folder: before, read as labels (bad lines)
+    _tree(tmp_path, {"1.png": (4, 4), "1.txt": BOX, "autosplit_train.txt": "./1.png\n"})
+    dataset, report = _read(tmp_path)
+    assert (dataset.num_images, dataset.num_annotations) == (1, 1)
+    assert _records(report, "image_list") == ["autosplit_train.txt"]
+
+
+def test_yaml_given_alone_is_keyed_by_its_folder(tmp_path):
+    # the parse cache must see the label files a data.yaml names, not only the YAML's bytes
+    _tree(tmp_path, {"data.yaml": {"names": ["a"], "train": "labels"}, "labels/1.txt": BOX})
+    assert imbal_core.load(tmp_path / "data.yaml").num_annotations == 1
+    (tmp_path / "labels" / "1.txt").write_text(BOX + "\n" + BOX)
+    assert imbal_core.load(tmp_path / "data.yaml").num_annotations == 2
+
+
+@pytest.mark.parametrize("changes", [
+    pytest.param({}, id="obj.data"),
+    pytest.param({"obj.data": None}, id="lists and obj.names"),
+    pytest.param({"obj.data": None, "obj.names": None}, id="lists only"),
+    pytest.param({"obj.data": None, "train.txt": None, "valid.txt": None}, id="obj.names only"),
+])
+def test_generated_darknet_is_sniffed_as_yolo(tmp_path, changes):
+    from imbal_core.io.sniff import sniff
+
+    _darknet(tmp_path, changes)
+    assert sniff([tmp_path]) == "yolo"
+    assert imbal_core.load(tmp_path, cache=False).num_annotations == 2
+
+
+def test_path_label_lists_are_not_darknet_lists(tmp_path):
+    from imbal_core.io.sniff import sniff
+
+    _tree(tmp_path, {"train.txt": "a/1.jpg 0\na/2.jpg 1\n", "a/1.jpg": (4, 4), "a/2.jpg": (4, 4)})
+    assert sniff([tmp_path]) == "list"

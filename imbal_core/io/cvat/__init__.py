@@ -39,11 +39,12 @@ empty label is reported and its shape left out.
 **Tags and attributes**: a ``<tag>`` labels the whole image. ``tags="auto"``: tags are the classes
 (classification) when the export has no shapes, else they are image conditions: a condition
 ``tag`` holding the image's tag labels (joined by `` + ``), and tag-only labels are then not
-classes. ``tags="classes"`` / ``"conditions"`` choose. ``<attribute>`` values become
-conditions when they belong to a tag, or when every image's objects agree on them; one that
-differs between objects of one image is reported as a per-object attribute and not kept.
-``occluded="1"``, and attributes named ``truncated`` / ``difficult`` / ``occluded``, fill the
-annotation flags (:mod:`.._objects`).
+classes. ``tags="classes"`` / ``"conditions"`` choose. A tag's ``<attribute>`` values are
+image conditions. ``occluded="1"``, and attributes named ``truncated`` / ``difficult`` /
+``occluded``, fill the annotation flags (:mod:`.._objects`). Shapes' ``occluded`` and
+``truncated`` and their other ``<attribute>`` values are per object: with ``flag_conditions``
+(True) each becomes an image condition, the value the image's objects share, else ``mixed``
+(:mod:`.._object_flags`).
 """
 from __future__ import annotations
 
@@ -68,15 +69,18 @@ _HEAD = 1 << 16
 
 
 def read_cvat(paths: Sequence[str | Path], report: LoadReport | None = None, tags: TagMode = "auto",
-              interpolated: bool = False, video_group: VideoGroup = "task") -> Dataset:
+              interpolated: bool = False, video_group: VideoGroup = "task", flag_conditions: bool = True) -> Dataset:
     """Read CVAT XML exports into one dataset.
 
     ``tags`` ("auto"): image-level ``<tag>``s as ``classes``, as ``conditions``, or ``auto``
     (classes when the export has no shapes). ``interpolated`` (False): also count the
     interpolated (``keyframe="0"``) shapes of tracks. ``video_group`` ("task"): the group of
     video frames, the whole ``task`` or the runs of frames its ``tracks`` join.
+    ``flag_conditions`` (True): make the shapes' flags and attributes image conditions.
     """
     _check(tags, interpolated, video_group)
+    if not isinstance(flag_conditions, bool):
+        raise ValueError(f"`flag_conditions` must be true or false. Got {flag_conditions!r} instead.")
     report = report if report is not None else LoadReport()
     files = _find(paths, report)
     docs: list[Document] = []
@@ -90,7 +94,7 @@ def read_cvat(paths: Sequence[str | Path], report: LoadReport | None = None, tag
     if not docs:
         where = str(files[0]) if len(files) == 1 else f"none of the {len(files)} CVAT files"
         raise LoadError(f"{where}: not usable — {failures[0]}.", report, str(files[0]))
-    return _merge(docs, tags, [str(p) for p in paths], report)
+    return _merge(docs, tags, [str(p) for p in paths], report, flag_conditions)
 
 
 def _check(tags: object, interpolated: object, video_group: object) -> None:
@@ -171,7 +175,8 @@ def _read(path: Path, prefix: str, interpolated: bool, video_group: VideoGroup, 
 # --------------------------------------------------------------------------- one dataset
 
 
-def _merge(docs: list[Document], tags: TagMode, sources: list[str], report: LoadReport) -> Dataset:
+def _merge(docs: list[Document], tags: TagMode, sources: list[str], report: LoadReport,
+           flag_conditions: bool) -> Dataset:
     images, objects, declared, tag_types = [], [], [], set()
     all_tags = []
     for doc in docs:
@@ -195,4 +200,5 @@ def _merge(docs: list[Document], tags: TagMode, sources: list[str], report: Load
     if mode == "conditions":
         tag_only = {tag.label for tag, _ in all_tags} - shape_labels
         declared = [n for n in declared if n not in tag_types and n not in tag_only]
-    return assemble(images, objects, declared, fmt="cvat", label_condition="tag", sources=sources, report=report)
+    return assemble(images, objects, declared, fmt="cvat", label_condition="tag", sources=sources, report=report,
+                    flag_conditions=flag_conditions)

@@ -17,11 +17,14 @@ JSON files there are reported and left out. Per file:
   Other shape types are reported once per file and type. Object ``source_id``: ``file#index``.
 - shapes of one image with the same ``label`` and ``group_id`` are one object, as Labelme's own
   converters merge them (``labelme2coco``): the box around all parts, the pixels summed; its
-  ``source_id`` joins the indexes (``file#1+2``). Shapes without ``group_id`` stand alone.
+  ``source_id`` joins the indexes (``file#1+2``). Shapes without ``group_id`` stand alone. One
+  report row says how many shapes made how many objects (``merged_shapes``).
 - ``__ignore__`` and ``_background_`` are not classes: their shapes (and checked flags) are
   reported once per file and left out.
-- a shape's ``flags`` are attributes: a condition when every image's objects agree, else
-  reported (:mod:`._objects`); ``occluded`` / ``truncated`` / ``difficult`` fill the flags.
+- a shape's ``flags`` are attributes: ``occluded`` / ``truncated`` / ``difficult`` fill the
+  annotation flags; with ``flag_conditions`` (True) ``occluded``, ``truncated`` and the other
+  flags become image conditions, the value the image's objects share, else ``mixed``
+  (:mod:`.._objects`, :mod:`.._object_flags`).
 - the image's ``flags`` (checkboxes): ``flags="auto"`` makes them the classes when no file has
   shapes (classification: one row per checked flag; every flag name, checked or not, is a
   declared class), else one condition ``flags`` holding the checked names joined by `` + ``;
@@ -42,7 +45,7 @@ from ...report import LoadError, LoadReport
 from .._files import parse_json, read_bytes, read_text
 from .._objects import IMAGE_LABEL, ImageRecord, ObjectRecord, assemble
 from ..sniff import looks_like_labelme
-from ._shapes import NOT_CLASSES, finite, flag_dict, read_shapes
+from ._shapes import NOT_CLASSES, Merges, finite, flag_dict, read_shapes
 
 __all__ = ["extra_inputs", "read_labelme"]
 
@@ -64,14 +67,18 @@ def extra_inputs(paths: Sequence[Path]) -> list[Path]:
     return _find(paths, LoadReport()).label_files
 
 
-def read_labelme(paths: Sequence[str | Path], report: LoadReport | None = None, flags: FlagMode = "auto") -> Dataset:
+def read_labelme(paths: Sequence[str | Path], report: LoadReport | None = None, flags: FlagMode = "auto",
+                 flag_conditions: bool = True) -> Dataset:
     """Read Labelme JSON files into one dataset.
 
     ``flags`` ("auto"): the images' flags as ``classes``, as ``conditions``, or ``auto``
-    (classes when no file has shapes).
+    (classes when no file has shapes). ``flag_conditions`` (True): make the shapes' flags image
+    conditions.
     """
     if flags not in FLAG_MODES:
         raise ValueError(f"`flags` must be one of {', '.join(map(repr, FLAG_MODES))}. Got {flags!r} instead.")
+    if not isinstance(flag_conditions, bool):
+        raise ValueError(f"`flag_conditions` must be true or false. Got {flag_conditions!r} instead.")
     report = report if report is not None else LoadReport()
     found = _find(paths, report)
     declared = _declared(found.label_files, report)
@@ -80,8 +87,9 @@ def read_labelme(paths: Sequence[str | Path], report: LoadReport | None = None, 
     checked: list[list[str]] = []  # per image, its checked flags
     flag_names: dict[str, None] = {}
     seen: set[str] = set()
+    merges = Merges()
     for path, root in found.files:
-        row = _read_file(path, root, len(images), objects, seen, report)
+        row = _read_file(path, root, len(images), objects, seen, report, merges)
         if row is not None:
             image, image_flags = row
             images.append(image)
@@ -90,6 +98,9 @@ def read_labelme(paths: Sequence[str | Path], report: LoadReport | None = None, 
     if not images:
         first = report.rows[-1].problem if report.rows else "no Labelme file"
         raise LoadError(f"{', '.join(map(str, paths))}: no usable Labelme file — {first}.", report)
+    if merges.groups:
+        report.add(", ".join(map(str, paths)), "group_id", "merged_shapes", merges.sentence(),
+                   "counted as one object each, as labelme2coco does")
     mode = flags if flags != "auto" else ("conditions" if objects else "classes")
     for row, (image, names) in enumerate(zip(images, checked)):
         ignored = [n for n in names if n in NOT_CLASSES]
@@ -104,7 +115,7 @@ def read_labelme(paths: Sequence[str | Path], report: LoadReport | None = None, 
     if mode == "classes":
         declared += [n for n in flag_names if n not in NOT_CLASSES and n not in declared]
     return assemble(images, objects, declared, fmt="labelme", label_condition="flags",
-                    sources=[str(p) for p in paths], report=report)
+                    sources=[str(p) for p in paths], report=report, flag_conditions=flag_conditions)
 
 
 # --------------------------------------------------------------------------- files
@@ -167,7 +178,7 @@ def _split(path: Path, root: Path) -> str | None:
 
 
 def _read_file(path: Path, root: Path, row: int, objects: list[ObjectRecord], seen: set[str],
-               report: LoadReport) -> tuple[ImageRecord, dict[str, Any]] | None:
+               report: LoadReport, merges: Merges) -> tuple[ImageRecord, dict[str, Any]] | None:
     source_id = path.relative_to(root).with_suffix("").as_posix()
     file = str(path)
     try:
@@ -194,7 +205,7 @@ def _read_file(path: Path, root: Path, row: int, objects: list[ObjectRecord], se
         width = height = None
     image_flags = flag_dict(doc.get("flags"), file, source_id, "image", report)
     image = ImageRecord(source_id, file, image_path, width, height, _split(path, root))
-    read_shapes(doc["shapes"], row, source_id, file, objects, report)
+    read_shapes(doc["shapes"], row, source_id, file, objects, report, merges)
     return image, image_flags
 
 

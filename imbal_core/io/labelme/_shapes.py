@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 from ...report import LoadReport
@@ -20,6 +21,25 @@ class _BadShape(ValueError):
     pass
 
 
+@dataclass
+class Merges:
+    """How many class shapes were read, and how many of them were joined by ``group_id``."""
+
+    shapes: int = 0  # class shapes read (not __ignore__, not malformed)
+    parts: int = 0  # shapes that are one part of an object of several
+    groups: int = 0  # objects made of several shapes
+    kinds: set[str] = field(default_factory=set)
+
+    @property
+    def objects(self) -> int:
+        return self.shapes - self.parts + self.groups
+
+    def sentence(self) -> str:
+        noun = f"{next(iter(self.kinds))}s" if len(self.kinds) == 1 else "shapes"
+        return (f"{self.shapes:,} {noun} merged into {self.objects:,} objects by group_id ({self.parts:,} shapes "
+                f"sharing a label and group_id in one image became {self.groups:,} objects)")
+
+
 def flag_dict(value: Any, file: str, record: str, whose: str, report: LoadReport) -> dict[str, Any]:
     """A ``flags`` object as {name: value}; anything else is reported and read as no flags."""
     if value is None:
@@ -31,9 +51,10 @@ def flag_dict(value: Any, file: str, record: str, whose: str, report: LoadReport
 
 
 def read_shapes(shapes: list[Any], row: int, source_id: str, file: str, objects: list[ObjectRecord],
-                report: LoadReport) -> None:
-    """Append the objects of one file's ``shapes`` (image row ``row``) to ``objects``."""
+                report: LoadReport, merges: Merges) -> None:
+    """Append the objects of one file's ``shapes`` (image row ``row``) to ``objects``; count in ``merges``."""
     parts: dict[tuple[str, Any], ObjectRecord] = {}  # (label, group_id) -> the object its parts make
+    sizes: Counter = Counter()  # (label, group_id) -> how many shapes it joined
     not_classes: Counter = Counter()
     unsupported: Counter = Counter()
     masks = 0
@@ -60,6 +81,8 @@ def read_shapes(shapes: list[Any], row: int, source_id: str, file: str, objects:
             report.add(file, record, "bad_points", str(exc), "skipped")
             continue
         masks += kind == "mask"
+        merges.shapes += 1
+        merges.kinds.add(kind)
         attributes = flag_dict(shape.get("flags"), file, record, "shape", report)
         found.attributes = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in attributes.items()}
         group = shape.get("group_id")
@@ -67,7 +90,11 @@ def read_shapes(shapes: list[Any], row: int, source_id: str, file: str, objects:
             objects.append(found)
         elif (label, group) in parts:
             _join(parts[(label, group)], found)
+            sizes[(label, group)] += 1
+            merges.parts += 2 if sizes[(label, group)] == 2 else 1
+            merges.groups += sizes[(label, group)] == 2
         else:
+            sizes[(label, group)] = 1
             parts[(label, group)] = found
             objects.append(found)
     for label, count in not_classes.items():

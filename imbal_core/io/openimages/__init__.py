@@ -13,10 +13,11 @@ read from its header (:mod:`._layout`), so V5's, V6's (``oidv6-...``) and V7's n
   counted in one report row per file (``verified_negative``). A pair listed twice is counted once.
 - Boxes: ``XMin .. YMax`` are fractions of the image: times the image size where it is known, else
   kept normalised (0..1). ``IsGroupOf`` sets ``iscrowd`` (a box around a group, as COCO's crowd),
-  ``IsTruncated`` the canonical ``truncated``; ``IsOccluded``, ``IsTruncated``, ``IsDepiction``
-  and ``IsInside`` are per box while conditions are per image: with ``flag_conditions`` (True)
-  they become the image conditions ``occluded``, ``truncated``, ``depiction`` and ``inside``
-  (yes / no, ``mixed`` where an image's boxes differ: :mod:`.._object_flags`). -1 is unknown.
+  ``IsTruncated`` and ``IsOccluded`` the canonical ``truncated`` and ``occluded``. ``IsOccluded``,
+  ``IsTruncated``, ``IsDepiction`` and ``IsInside`` are per box while conditions are per image: with
+  ``flag_conditions`` (True) they become the image conditions ``occluded``, ``truncated``,
+  ``depiction`` and ``inside`` (yes / no, ``mixed`` where an image's boxes differ:
+  :mod:`.._object_flags`). -1 is unknown.
 - Images: the image lists (``image_ids_and_rotation.csv``, ``*-images-with-rotation.csv``), the
   ids in the files read, and the image files in ``images/<subset>/``. The split is the list's
   ``Subset``, else the file name's (``validation-annotations-bbox.csv`` -> val), else the image
@@ -189,13 +190,14 @@ def _categories(files: Files, level: str, read: list[Rows], report: LoadReport) 
 
 
 def _boxes(read: list[Rows], image: np.ndarray, images: Images) -> dict[str, object]:
-    """Boxes in pixels where the image size is known, else as fractions; the crowd and truncated flags."""
+    """Boxes in pixels where the image size is known, else as fractions; the crowd, truncated, occluded flags."""
     width, height = images.sizes(image)
     x_min, x_max, y_min, y_max = (np.concatenate([r.columns[c].to_numpy(zero_copy_only=False) for r in read])
                                   for c in ("XMin", "XMax", "YMin", "YMax"))
     return {"x": x_min * width, "y": y_min * height, "w": (x_max - x_min) * width, "h": (y_max - y_min) * height,
             "iscrowd": pa.concat_arrays([r.columns["IsGroupOf"] for r in read]),
-            "truncated": pa.concat_arrays([r.columns["IsTruncated"] for r in read])}
+            "truncated": pa.concat_arrays([r.columns["IsTruncated"] for r in read]),
+            "occluded": pa.concat_arrays([r.columns["IsOccluded"] for r in read])}
 
 
 def _yes_no(flags: pa.Array) -> pa.Array:

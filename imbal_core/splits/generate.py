@@ -28,8 +28,9 @@ from scipy.sparse.csgraph import connected_components
 
 from ..columns import has_groups, resolve_column
 from ..dataset import DICT_STRING, SPLITS, UNASSIGNED, Dataset
-from ..splits import SplitHealth, check_group_by, check_splits, label_distribution_error
+from ..strata import cell_counts
 from ._search import Family, optimise
+from .check import SplitHealth, _codes, check_group_by, check_splits, label_distribution_error
 
 #: Default split names by number of ratios.
 DEFAULT_NAMES = {2: ("train", "val"), 3: SPLITS}
@@ -78,6 +79,14 @@ class GeneratedSplits:
             "file_name": images.column("file_name"),
             "split": images.column("split").cast(pa.string()),
         })
+
+    def drifting_conditions(self) -> tuple[str, ...]:
+        """Conditions left out of ``stratify_by`` that drifted: in some new split their divergence
+        from the whole exceeds the split check's ``js_warn``. Sorted by name; empty when none did."""
+        limit = self.health.settings["js_warn"]
+        drifted = {name for verdict in self.health.verdicts for name, divergence in verdict.condition_divergence.items()
+                   if divergence > limit}  # NaN (no values in the split) never exceeds it
+        return tuple(sorted(drifted - set(self.stratify_by)))
 
     def to_arrow(self) -> pa.Table:
         return self.assignment()
@@ -163,8 +172,6 @@ def _text_column(dataset: Dataset, name: str) -> np.ndarray:
 def blocks_of(dataset: Dataset, group_by: str | None) -> np.ndarray:
     """Block index per image: images linked by the same ``group_by`` value or the same file name
     share a block (connected components), everything else is a block of its own."""
-    from ..splits import _codes
-
     n = dataset.num_images
     rows, cols, offset = [], [], n
     for name in ([group_by] if group_by is not None else []) + ["file_name"]:
@@ -276,8 +283,6 @@ def apply_splits(dataset: Dataset, splits: Sequence[str] | np.ndarray | pa.Array
 
 def _errors(dataset: Dataset) -> dict[str, float]:
     """Label-distribution error of the assigned splits, in instances and in images."""
-    from ..strata import cell_counts
-
     out = {}
     splits = [s for s in dataset.splits if s != UNASSIGNED]
     for unit in ("instances", "images"):
@@ -289,8 +294,6 @@ def _errors(dataset: Dataset) -> dict[str, float]:
 
 
 def _report(dataset: Dataset, names: tuple[str, ...], ratios: tuple[float, ...]) -> tuple[pa.Table, pa.Table, pa.Table]:
-    from ..strata import cell_counts
-
     split_col = _text_column(dataset, "split")
     n = max(dataset.num_images, 1)
     inst = cell_counts(dataset, ("split",), "instances").to_pandas()

@@ -8,7 +8,7 @@ import json
 import pyarrow as pa
 import pytest
 
-from imbal_core.exports import csv_bytes, json_bytes, neutralize
+from imbal_core.downloads import csv_bytes, json_bytes, neutralize
 
 
 @pytest.mark.parametrize(

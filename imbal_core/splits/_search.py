@@ -1,4 +1,4 @@
-"""The optimiser behind :func:`imbal_core.splitting.make_splits`, on plain matrices.
+"""The optimiser behind :func:`imbal_core.splits.make_splits`, on plain matrices.
 
 Input: ``B`` blocks (a group, or one image when there are no groups), each with its image count
 and, per *family* of features, a sparse row of counts: class instances, images holding each class,

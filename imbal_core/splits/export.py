@@ -40,7 +40,8 @@ import pyarrow as pa
 import yaml
 
 from ..dataset import UNASSIGNED, Dataset
-from ..exports import csv_bytes
+from ..report import LoadReport, shorten
+from ..downloads import csv_bytes
 
 log = logging.getLogger(__name__)
 
@@ -75,15 +76,39 @@ class SplitExport:
         return f"splits_{self.format}.zip", self.zip_bytes(), "application/zip"
 
     def write(self, folder: str | Path) -> list[Path]:
-        """Write every file below ``folder`` (created when missing); returns the paths written."""
-        root = Path(folder)
+        """Write every file below ``folder`` (created when missing; files of the same name in it are
+        replaced); returns the paths written. ``folder`` must not be an existing file
+        (:func:`check_folder`)."""
+        root = check_folder(folder)
         written = []
         for name, data in self.files.items():
             target = root / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+            except (FileExistsError, NotADirectoryError, IsADirectoryError):  # a file where a folder goes, or the reverse
+                raise ValueError(f"`folder` {_quoted(root)} cannot take {name}: {_quoted(target)} or a folder on its way "
+                                 "is in the way (a file where a folder goes, or a folder where a file goes).") from None
             written.append(target)
         return written
+
+
+def check_folder(folder: str | Path, param: str = "folder") -> Path:
+    """``folder`` as a path to write into; a ``ValueError`` naming it when it, or a folder above it,
+    is an existing file (writing there would fail, or replace the file)."""
+    path = Path(folder)
+    for existing in (path, *path.parents):
+        if not existing.exists():
+            continue
+        if not existing.is_dir():
+            where = "an existing file" if existing == path else f"below {_quoted(existing)}, an existing file"
+            raise ValueError(f"`{param}` must be a folder (created when missing). Got {_quoted(path)} instead: {where}.")
+        break
+    return path
+
+
+def _quoted(path: Path) -> str:
+    return repr(shorten(str(path), 80))
 
 
 def export_formats(dataset: Dataset) -> tuple[ExportFormat, ...]:
@@ -171,7 +196,6 @@ def _yolo_root(source: str) -> tuple[Path, dict[str, Any] | None]:
     """The dataset root that image ids are relative to, and the data.yaml (as a mapping) if any."""
     from ..io._files import parse_yaml
     from ..io._yolo_layout import _base, _find_yaml
-    from ..report import LoadReport
 
     path = Path(source)
     yaml_path = _find_yaml(path) if path.is_dir() else path

@@ -4,7 +4,7 @@
 the whole assigned data:
 
 - **stratification** (the verdict): each class's share of the split's images against its share
-  of train's — :func:`imbal_core.stratification.stratification`, the one definition the
+  of train's — :func:`imbal_core.splits.stratification.stratification`, the one definition the
   checklist (``imbal check``) uses too: relative share deviation, judged where train's share
   predicts at least 5 images, counted only beyond chance;
 - **classes** (descriptive, in ``unit``: images holding the class, instances or pixels): each
@@ -41,10 +41,10 @@ import pyarrow.compute as pc
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
-from .columns import resolve_column
-from .dataset import UNASSIGNED, Dataset
-from .longtail import Unit
-from .strata import cell_counts, check_unit
+from ..columns import resolve_column
+from ..dataset import UNASSIGNED, Dataset
+from ..longtail import Unit
+from ..strata import cell_counts, check_unit
 from .stratification import TOLERANCE, Stratification, stratification
 
 Status = Literal["pass", "warn", "fail"]
@@ -116,7 +116,7 @@ class SplitVerdict:
 class SplitHealth:
     """Split check results.
 
-    ``stratification``: the class-share verdict (:mod:`imbal_core.stratification`), the same
+    ``stratification``: the class-share verdict (:mod:`imbal_core.splits.stratification`), the same
     object the checklist's ``splits_stratified`` rule is built from.
     ``classes``: one row per (class, split) — ``category``, ``split``, ``count``, ``share``,
     ``whole_share``, ``difference`` (share - whole share). ``conditions``: one row per
@@ -226,7 +226,7 @@ def check_splits(
     own name for it is accepted; None: no leakage check by group); ``tolerance`` (0.25) and
     ``fail_tolerance`` (None: twice ``tolerance``): the relative deviation of a class's share of
     a split's images from train's beyond which the split warns / fails (when beyond chance, see
-    :mod:`imbal_core.stratification`); ``js_warn`` (0.01): the condition divergence beyond
+    :mod:`imbal_core.splits.stratification`); ``js_warn`` (0.01): the condition divergence beyond
     which a split warns.
     """
     unit = check_unit(dataset, unit)

@@ -13,9 +13,6 @@ import imbal_core
 from imbal_core.dataset import DICT_STRING, build_dataset
 from imbal_core.splits import check_splits, js_divergence, label_distribution_error
 
-ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
-STREET = ROOT / "sample_data" / "street" / "annotations.json"
-
 
 def make(objects, splits, groups=None, file_names=None, classes=None):
     """One image per entry of ``objects`` (a list of class names), with its split (and group, file name)."""
@@ -34,11 +31,6 @@ def with_splits(ds, splits):
                                   pa.array(splits, pa.string()).dictionary_encode().cast(DICT_STRING))
     from dataclasses import replace
     return replace(ds, images=images, key=None)
-
-
-@pytest.fixture(scope="module")
-def street():
-    return imbal_core.load(STREET, cache=False)
 
 
 @pytest.mark.parametrize("counts, expected", [

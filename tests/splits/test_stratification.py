@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -12,7 +14,7 @@ from scipy import stats
 import imbal_core
 from imbal_core.cli import main
 from imbal_core.samples import SAMPLES
-from imbal_core.stratification import CHANCE_Z, MIN_EXPECTED, TOLERANCE, judge, reference_split
+from imbal_core.splits.stratification import CHANCE_Z, MIN_EXPECTED, TOLERANCE, judge, reference_split
 
 RANK = {"pass": 0, "warn": 1, "fail": 2}
 
@@ -164,3 +166,11 @@ def test_the_library_calls_are_one_result():
     assert rule.numbers == health.stratification.to_dict()
     assert rule.status == health.stratification.status == "fail"
     assert math.isclose(rule.numbers["cells"][0]["deviation"], (99 / 430) / (316 / 2096) - 1)
+
+
+def test_the_checklist_imports_the_rule_without_the_split_check():
+    # `imbal check` needs only this module; the package must not pull in the split check and generator (SciPy)
+    probe = ("import sys, imbal_core.health; "
+             "print(sorted(m for m in sys.modules if m.startswith(('imbal_core.splits', 'scipy'))))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "['imbal_core.splits', 'imbal_core.splits.stratification']"

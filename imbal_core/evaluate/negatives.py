@@ -26,6 +26,10 @@ import pyarrow.compute as pc
 
 from ..dataset import Dataset
 from ._common import BACKGROUND, check_fraction
+from .base import EvaluationBase
+from .classification import ClassificationEvaluation
+from .detection import DetectionEvaluation
+from .segmentation import SegmentationEvaluation
 
 COLUMNS = ("predicted", "rank", "score", "confused_with", "iou", "image", "file_name", "split", "x", "y", "w", "h")
 
@@ -58,7 +62,7 @@ class HardNegatives:
         return self.table.to_pylist()
 
 
-def hard_negatives(evaluation: Any, dataset: Dataset, *, min_score: float | None = None, overlap: float = 0.1,
+def hard_negatives(evaluation: EvaluationBase, dataset: Dataset, *, min_score: float | None = None, overlap: float = 0.1,
                    limit_per_class: int | None = None) -> HardNegatives:
     """The hard negatives of ``evaluation`` (see the module docstring).
 
@@ -69,27 +73,29 @@ def hard_negatives(evaluation: Any, dataset: Dataset, *, min_score: float | None
     overlap = check_fraction("overlap", overlap)
     if limit_per_class is not None and (not isinstance(limit_per_class, int) or limit_per_class < 1):
         raise ValueError(f"`limit_per_class` must be a whole number of at least 1. Got {limit_per_class!r} instead.")
-    default = getattr(evaluation, "score_threshold", 0.5)
+    default = evaluation.score_threshold if isinstance(evaluation, (DetectionEvaluation, SegmentationEvaluation)) else 0.5
     min_score = float(default if min_score is None or (isinstance(min_score, float) and np.isnan(min_score)) else min_score)
     if np.isnan(min_score):
         min_score = 0.5
     if min_score < 0:
         raise ValueError(f"`min_score` must be at least 0. Got {min_score} instead.")
-    if evaluation.task == "segmentation":
+    if isinstance(evaluation, SegmentationEvaluation):
         if evaluation.instances is None:
             return HardNegatives(_empty(dataset), min_score, overlap)
         evaluation = evaluation.instances
     names = np.array(list(evaluation.class_names) + [BACKGROUND], dtype=object)
-    if evaluation.task == "classification":
+    if isinstance(evaluation, ClassificationEvaluation):
         rows = _classification(evaluation, names, min_score)
-    else:
+    elif isinstance(evaluation, DetectionEvaluation):
         rows = _detection(evaluation, names, min_score, overlap)
+    else:
+        raise TypeError(f"`evaluation` must be a result of imbal_core.evaluate. Got {type(evaluation).__name__} instead.")
     # the evaluation's classes: the dataset's, then any class only the predictions name
     table = _finish(rows, dataset, limit_per_class, names[:-1])
-    return HardNegatives(table, min_score, overlap if evaluation.task != "classification" else None)
+    return HardNegatives(table, min_score, None if isinstance(evaluation, ClassificationEvaluation) else overlap)
 
 
-def _detection(evaluation: Any, names: np.ndarray, min_score: float, overlap: float) -> dict[str, np.ndarray]:
+def _detection(evaluation: DetectionEvaluation, names: np.ndarray, min_score: float, overlap: float) -> dict[str, np.ndarray]:
     d = evaluation.detections
     score = d.column("score").to_numpy()
     best_same = d.column("best_same_iou").to_numpy()
@@ -110,7 +116,7 @@ def _detection(evaluation: Any, names: np.ndarray, min_score: float, overlap: fl
     }
 
 
-def _classification(evaluation: Any, names: np.ndarray, min_score: float) -> dict[str, np.ndarray]:
+def _classification(evaluation: ClassificationEvaluation, names: np.ndarray, min_score: float) -> dict[str, np.ndarray]:
     items = evaluation.items
     true = items.column("true").to_numpy().astype(np.int64)
     pred = items.column("predicted").to_numpy().astype(np.int64)

@@ -47,8 +47,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .cube import cube
-from .dataset import UNASSIGNED, Dataset
+from ..cube import cube
+from ..dataset import UNASSIGNED, Dataset
 
 Status = Literal["pass", "warn", "fail"]
 _ORDER: tuple[Status, ...] = ("pass", "warn", "fail")

@@ -173,16 +173,13 @@ def find_array(data: bytearray, key: str, skip: list[tuple[int, int]] = ()) -> i
 
 def split_records(data: bytearray | mmap.mmap, start: int, key: bytes | None = None,
                   patch: bool = True) -> tuple[Body, np.ndarray]:
-    """Scan the array body starting at ``start``: find its end and the separators between records.
+    """Scan the array body starting at ``start``: find its end and the separators between records,
+    and note each record's first bytes (:attr:`Body.heads`) while that part is in the CPU cache.
 
     ``patch`` (True): also turn the separators into newlines in place, one record per line
     (``data`` must be writable; a body with newlines of its own, pretty-printed, is refused).
     When ``key`` is given, also return which records hold ``key`` with a non-empty value (a
-    boolean mask, as :func:`key_presence`).
-
-    The body is read once, a few megabytes at a time, and whatever else needs a look at each
-    record (its first bytes, the key) is looked at while that part is in the CPU cache: a
-    second walk over the file costs a cache miss per record."""
+    boolean mask, see :func:`key_presence`)."""
     arr = np.frombuffer(data, np.uint8)
     n = len(arr)
     first = start
@@ -191,40 +188,31 @@ def split_records(data: bytearray | mmap.mmap, start: int, key: bytes | None = N
     if first < n and arr[first] == 93:  # an empty array
         empty = Body(data, start, first, 0, np.zeros(0, np.int64), patched=patch, heads=np.zeros((0, 4), np.uint8))
         return empty, np.zeros(0, dtype=bool)
-    quoted = b'"' + key + b'"' if key is not None else b""
-    pad = 16 + len(quoted) + 64  # look-ahead past a chunk: a separator, a key and its value
     separators: list[np.ndarray] = []
     heads: list[np.ndarray] = []
-    key_hits: list[np.ndarray] = []
     stop = None
     pos = start
     is_close = np.empty(min(_CHUNK, n), dtype=bool)  # reused: a fresh array per chunk costs page faults
     while pos < n and stop is None:
         chunk_stop = min(n, pos + _CHUNK)
-        lead = 1 if pos else 0  # the byte before the chunk (an escaping backslash before a key)
-        a = arr[pos - lead : min(n, chunk_stop + pad)]
-        if len(a) < lead + chunk_stop - pos + pad:  # the end of the file: pad, so look-aheads stay in bounds
-            a = np.concatenate([a, np.zeros(lead + chunk_stop - pos + pad - len(a), np.uint8)])
+        a = arr[pos : min(n, chunk_stop + 16)]
+        if len(a) < chunk_stop - pos + 16:  # the end of the file: pad, so look-aheads stay in bounds
+            a = np.concatenate([a, np.zeros(chunk_stop - pos + 16 - len(a), np.uint8)])
         m = chunk_stop - pos
-        close = np.flatnonzero(np.equal(a[lead : lead + m], 125, out=is_close[:m])) + lead  # '}'
+        close = np.flatnonzero(np.equal(a[:m], 125, out=is_close[:m]))  # '}'
         after = a[close + 1]
         ends = close[(after == 93) | ((after == 32) & (a[close + 2] == 93))]  # '}]' or '} ]'
-        limit = m
         if len(ends):
-            stop = pos + int(ends[0]) - lead + 1
-            limit = stop - pos
+            stop = pos + int(ends[0]) + 1
             close = close[close < ends[0]]
             after = a[close + 1]
         comma = close[after == 44]  # '},'
         nxt = a[comma + 2]
         ok = (nxt == 123) | ((nxt == 32) & (a[comma + 3] == 123))  # '{' or ' {'
-        hits = comma[ok] + 1  # the commas, in `a`
-        separators.append(hits - lead + (pos - start))
-        begins = hits + 1 if pos != start else np.concatenate([[lead], hits + 1])  # each record's first byte, in `a`
+        hits = comma[ok] + 1  # the commas
+        separators.append(hits + (pos - start))
+        begins = hits + 1 if pos != start else np.concatenate([[0], hits + 1])  # each record's first byte
         heads.append(np.stack([a[begins + k] for k in range(4)], axis=1))
-        if quoted:
-            found = _key_positions(a, lead, limit, quoted)
-            key_hits.append(found - lead + (pos - start))
         pos = chunk_stop
     if stop is None:
         raise FastPathUnavailable("the array does not end (truncated file?)")
@@ -232,10 +220,9 @@ def split_records(data: bytearray | mmap.mmap, start: int, key: bytes | None = N
     body = Body(data, start, stop, len(seps) + 1, seps, heads=np.concatenate(heads))
     if patch:
         _patch(body)
-    present = np.zeros(body.records, dtype=bool)
-    if quoted:
-        present[body.record_of(np.concatenate(key_hits))] = True
-    return body, present
+    if key is None:
+        return body, np.zeros(body.records, dtype=bool)
+    return body, key_presence(body, key)
 
 
 def _patch(body: Body) -> None:
@@ -258,7 +245,7 @@ def patched(body: Body) -> Body:
 def key_presence(body: Body, key: bytes) -> np.ndarray:
     """Which records hold ``key`` with a non-empty value: a list or an object with something in
     it (``[[``, ``[ [``, ``{"``), as the per-record path decides. (A key of that name in an
-    object nested inside the record counts too.) :func:`split_records` finds the same on its way."""
+    object nested inside the record counts too: the COCO reader asks DuckDB instead.)"""
     n = body.records
     present = np.zeros(n, dtype=bool)
     quoted = b'"' + key + b'"'

@@ -96,7 +96,7 @@ def parse_fast(path: str) -> ParsedFile:
         if source is not None:
             source.close()
     return ParsedFile(path, images, anns, small["categories"], small.get("scene_annotations"),
-                   small.get("scene_categories"), engine="fast")
+                      small.get("scene_categories"), engine="fast")
 
 
 def _fast_images(body: fast.Body) -> pa.Table:

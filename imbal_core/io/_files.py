@@ -282,7 +282,7 @@ def parse_xml(data: bytes, path: str | Path, report: LoadReport) -> ET.Element:
     except ET.ParseError as exc:
         first_error = exc
     except (LookupError, ValueError):  # an encoding expat cannot read; UnicodeError is a ValueError
-        return _parse_xml_text(_declared_text(data, path, report), path, report)
+        return _parse_xml_text(declared_text(data, path, report), path, report)
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:  # bytes that are neither UTF-8 nor the declared encoding: replaced, reported
@@ -297,7 +297,9 @@ def _parse_xml_text(text: str, path: str | Path, report: LoadReport) -> ET.Eleme
         raise BadXML(f"not well-formed XML ({exc})", report, path) from None
 
 
-def _declared_text(data: bytes, path: str | Path, report: LoadReport) -> str:
+def declared_text(data: bytes, path: str | Path, report: LoadReport) -> str:
+    """An XML document decoded with its declared encoding; one that cannot decode it is reported
+    (``unknown_encoding``) and the bytes are read as UTF-8."""
     match = _XML_ENCODING.match(data)
     name = match.group(2).decode("ascii", errors="replace") if match else ""
     try:

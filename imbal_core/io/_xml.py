@@ -14,13 +14,12 @@ Shift_JIS) is decoded by Python; one Python does not know either is read as UTF-
 """
 from __future__ import annotations
 
-import codecs
 import re
 import xml.etree.ElementTree as ET
 from typing import Callable
 
 from ..report import LoadReport
-from ._files import decode_text
+from ._files import decode_text, declared_text
 
 _CHUNK = 1 << 20
 _HEAD = 1 << 16  # the prolog (DTD) is looked for in the first bytes
@@ -59,7 +58,7 @@ def read_children(data: bytes, path: object, report: LoadReport, root_tag: str,
             raise
         restart()
         try:
-            _stream(_declared_text(data, path, report), root_tag, on_child)
+            _stream(declared_text(data, path, report), root_tag, on_child)
             return
         except ET.ParseError as exc:
             raise BadXml(f"not well-formed XML ({exc})") from None
@@ -75,23 +74,6 @@ def read_children(data: bytes, path: object, report: LoadReport, root_tag: str,
             except ET.ParseError as exc:
                 first_error = exc
     raise BadXml(f"not well-formed XML ({first_error})")
-
-
-def _declared_text(data: bytes, path: object, report: LoadReport) -> str:
-    """The document decoded by Python with its declared encoding; one expat cannot use, or
-    that cannot decode it, is reported (``unknown_encoding``, as :func:`._files.parse_xml`
-    does) and the bytes are read as UTF-8."""
-    match = _DECLARED_ENCODING.match(data)
-    name = match.group(1).decode("ascii", errors="replace") if match else ""
-    try:
-        info = codecs.lookup(name)
-        if not getattr(info, "_is_text_encoding", True):
-            raise LookupError(name)
-        return data.decode(info.name)
-    except (LookupError, ValueError):
-        report.add(path, "", "unknown_encoding", f"the XML declares the encoding {name!r:.40}, which cannot decode it",
-                   "read as UTF-8")
-    return decode_text(data, path, report)
 
 
 def _declares_entities(data: bytes) -> bool:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import imbal_core
 from imbal_core.evaluate import evaluate
 from imbal_core.io.predictions import read_predictions, yolo_layout
-from imbal_core.io._prediction_yolo import DEFAULT_LAYOUT, LAYOUT_COLUMNS, YoloLayout
+from imbal_core.io.predictions.yolo import DEFAULT_LAYOUT, LAYOUT_COLUMNS, YoloLayout
 
 W, H = 640, 480
 NAMES = ["car", "person"]

@@ -253,7 +253,7 @@ def test_yolo_boxes_outside_the_image_are_reported_as_the_ground_truth_reader_do
 
 
 def test_pixel_coordinates_are_reported_per_line_up_to_a_limit(tmp_path):
-    from imbal_core.io._prediction_parsing import MAX_REPORT_ROWS
+    from imbal_core.io.predictions.parsing import MAX_REPORT_ROWS
 
     (tmp_path / "pred").mkdir()
     (tmp_path / "pred" / "a.txt").write_text("0 320 240 50 40 0.9\n" * (MAX_REPORT_ROWS + 5))

@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Sequence
 
-from ..dataset import Dataset
-from ..report import LoadError, LoadReport, excerpt
-from ._files import decode_text, read_bytes
-from ._prediction_matching import match_predictions
-from ._prediction_parsing import MAX_REPORT_ROWS, parse_float, whole
-from ._prediction_table import Predictions, detection_table
+from ...dataset import Dataset
+from ...report import LoadError, LoadReport, excerpt
+from .._files import decode_text, read_bytes
+from .matching import match_predictions
+from .parsing import MAX_REPORT_ROWS, parse_float, whole
+from .table import Predictions, detection_table
 
 YOLO_SKIP = {"classes.txt", "notes.txt", "readme.txt", "labels.txt"}
 _KEPT = "kept, evaluated as given"

@@ -10,12 +10,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..dataset import Dataset
-from ..report import LoadError, LoadReport
-from ._prediction_matching import match_predictions
-from ._prediction_parsing import MAX_REPORT_ROWS, first_per_image, parse_scores
-from ._prediction_table import Predictions, classification_schema, scores_array
-from ._tables import detect_column, read_any_table, text_column
+from ...dataset import Dataset
+from ...report import LoadError, LoadReport
+from .matching import match_predictions
+from .parsing import MAX_REPORT_ROWS, first_per_image, parse_scores
+from .table import Predictions, classification_schema, scores_array
+from .._tables import detect_column, read_any_table, text_column
 
 PREDICTED_FIELDS = ("predicted", "prediction", "pred", "predicted_label", "pred_label", "predicted_class",
                     "pred_class", "label", "class")

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..report import LoadReport
+from ...report import LoadReport
 
 #: Rows of the report listed per image are capped; the counts in ``coverage`` are exact.
 MAX_REPORT_ROWS = 1000

@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..report import LoadReport
+from ...report import LoadReport
 
 PredictionKind = Literal["detection", "classification"]
 

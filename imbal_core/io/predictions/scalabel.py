@@ -20,13 +20,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from ..dataset import Dataset
-from ..report import LoadError, LoadReport, excerpt
-from ._files import parse_json, read_bytes
-from ._prediction_matching import match_predictions
-from ._prediction_parsing import MAX_REPORT_ROWS, number, parse_rle
-from ._prediction_table import Predictions, detection_table
-from ._scalabel_labels import BadShape, other_shape, shape
+from ...dataset import Dataset
+from ...report import LoadError, LoadReport, excerpt
+from .._files import parse_json, read_bytes
+from .matching import match_predictions
+from .parsing import MAX_REPORT_ROWS, number, parse_rle
+from .table import Predictions, detection_table
+from .._scalabel_labels import BadShape, other_shape, shape
 
 
 def scalabel_files(path: Path) -> list[Path]:

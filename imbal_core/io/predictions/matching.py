@@ -13,11 +13,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..dataset import Dataset
-from ..report import LoadError, LoadReport
-from ._prediction_names import classes_by_name, images_by_file_name
-from ._prediction_parsing import MAX_REPORT_ROWS
-from ._prediction_table import DETECTION_SCHEMA, Coverage, Predictions, classification_schema, scores_array
+from ...dataset import Dataset
+from ...report import LoadError, LoadReport
+from .names import classes_by_name, images_by_file_name
+from .parsing import MAX_REPORT_ROWS
+from .table import DETECTION_SCHEMA, Coverage, Predictions, classification_schema, scores_array
 
 # Logged under the public module's name, which is where users look for (and configure) it.
 log = logging.getLogger("imbal_core.io.predictions")
@@ -164,7 +164,7 @@ def match_predictions(predictions: Predictions, dataset: Dataset) -> Predictions
     Images are matched by the export's own id (``source_id``), then by file name, then by file
     name without folders, then by stem (a stem shared by several images is ambiguous and
     reported); COCO results by id only, unless the file names its images and its ids are its own:
-    then by file name (:mod:`._prediction_names`, reported with the counts). Classes are matched
+    then by file name (:mod:`.names`, reported with the counts). Classes are matched
     by ``source_id`` (COCO id, YOLO index), then by name (CSV and Scalabel: name first; a full
     COCO file whose category ids are its own: by its declared names).
     Classification scores are reordered to the dataset's classes (``class_names`` becomes the
@@ -185,7 +185,7 @@ def match_predictions(predictions: Predictions, dataset: Dataset) -> Predictions
     image_keys = table.column("image").combine_chunks()
     uniq_images = pc.unique(image_keys)
     keys = uniq_images.to_pylist()
-    # a COCO file whose image ids are its own is matched by file name (see ._prediction_names)
+    # a COCO file whose image ids are its own is matched by file name (see .names)
     image_map = images_by_file_name(dataset, keys, predictions.image_names, report, file) \
         if predictions.format == "coco" else None
     matched_by_name = image_map is not None

@@ -13,7 +13,7 @@ Four inputs are read:
     image's — every image is matched by file name instead (whole path, then base name when
     unique), and one report row (``matched_by_file_name``) gives the counts matched and not; a
     full file's categories likewise by name (``matched_by_class_name``). Never a guess: without
-    file names, ids are used; see :mod:`._prediction_names`.
+    file names, ids are used; see :mod:`.names`.
 ``yolo``
     A folder (or one file) of Ultralytics prediction ``.txt`` files, one per image, lines
     ``class cx cy w h [conf]`` normalised to 0..1 by default; option ``layout`` gives another
@@ -27,7 +27,7 @@ Four inputs are read:
 ``scalabel``
     Scalabel / BDD100K JSON, as the ground truth (:mod:`imbal_core.io.scalabel`), with a ``score``
     per label: ``box2d`` boxes, ``poly2d`` / ``rle`` masks; matched by ``<videoName>/<name>`` or
-    file name, and class name. See :mod:`._prediction_scalabel`.
+    file name, and class name. See :mod:`.scalabel`.
 ``csv``
     A classification table (CSV / TSV / Parquet): an image column (``image``, ``file_name`` ...),
     a predicted-label column (``predicted``, ``prediction``, ``pred`` ...) and optional per-class
@@ -68,9 +68,9 @@ eval``; :data:`PREDICTION_OPTIONS`): ``yolo``: ``layout``, ``coords``; ``csv``: 
 naming the ones it does.
 
 The code lives in parts, each importable from here: the table and its dataclasses
-(``_prediction_table``), one reader per format (``_prediction_coco``, ``_prediction_yolo``,
-``_prediction_scalabel``, ``_prediction_csv``), matching (``_prediction_matching``, and by file
-name ``_prediction_names``) and per-record parsing (``_prediction_parsing``).
+(``table``), one reader per format (``coco``, ``yolo``,
+``scalabel``, ``csv_table``), matching (``matching``, and by file
+name ``names``) and per-record parsing (``parsing``).
 
 >>> ds = imbal_core.load("instances_val2017.json")
 >>> preds = read_predictions("detections.json", ds)       # format sniffed
@@ -83,18 +83,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal, Mapping, Sequence
 
-from ..dataset import Dataset
-from ..report import LoadError
-from ._prediction_coco import read_coco_results
-from ._prediction_csv import (  # noqa: F401 (the *_FIELDS / *_PREFIXES column names: re-exported)
+from ...dataset import Dataset
+from ...report import LoadError
+from .coco import read_coco_results
+from .csv_table import (  # noqa: F401 (the *_FIELDS / *_PREFIXES column names: re-exported)
     IMAGE_FIELDS,
     PREDICTED_FIELDS,
     SCORE_FIELDS,
     SCORE_PREFIXES,
     read_classification_predictions,
 )
-from ._prediction_matching import match_predictions
-from ._prediction_table import (
+from .matching import match_predictions
+from .table import (
     CLASSIFICATION_SCHEMA,
     DETECTION_SCHEMA,
     Coverage,
@@ -103,10 +103,10 @@ from ._prediction_table import (
     classification_schema,
     images_frame,
 )
-from ._prediction_scalabel import read_scalabel_predictions
-from ._prediction_yolo import YOLO_SKIP, read_yolo_predictions, yolo_layout  # noqa: F401 (YOLO_SKIP: re-exported)
-from ._tables import PARQUET_SUFFIXES
-from .sniff import looks_like_scalabel
+from .scalabel import read_scalabel_predictions
+from .yolo import YOLO_SKIP, read_yolo_predictions, yolo_layout  # noqa: F401 (YOLO_SKIP: re-exported)
+from .._tables import PARQUET_SUFFIXES
+from ..sniff import looks_like_scalabel
 
 PredictionFormat = Literal["auto", "coco", "yolo", "scalabel", "csv"]
 PREDICTION_FORMATS: tuple[str, ...] = ("coco", "yolo", "scalabel", "csv")

@@ -3,19 +3,19 @@
 Besides the detections, the file names of the images are kept when the file gives them — a full
 COCO file's ``images`` (``id`` -> ``file_name``), or a ``file_name`` on each result — and so are a
 full file's ``categories`` (``id`` -> ``name``): with them a file whose ids are its own is matched
-to the dataset by file name and class name (:mod:`._prediction_names`).
+to the dataset by file name and class name (:mod:`.names`).
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from ..dataset import Dataset
-from ..report import LoadError, LoadReport, excerpt
-from ._files import parse_json, read_bytes
-from ._prediction_matching import match_predictions
-from ._prediction_parsing import coco_record, whole
-from ._prediction_table import Predictions, detection_table
+from ...dataset import Dataset
+from ...report import LoadError, LoadReport, excerpt
+from .._files import parse_json, read_bytes
+from .matching import match_predictions
+from .parsing import coco_record, whole
+from .table import Predictions, detection_table
 
 
 def read_coco_results(path: str | Path, dataset: Dataset | None = None) -> Predictions:

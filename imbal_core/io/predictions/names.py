@@ -22,8 +22,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Mapping
 
-from ..dataset import Dataset
-from ..report import LoadReport, excerpt
+from ...dataset import Dataset
+from ...report import LoadReport, excerpt
 
 
 def _norm(name: str) -> str:

@@ -8,8 +8,8 @@ For each file, on the same parsed segmentations (medians of several runs, printe
   exactly these counts;
 - imbal polygon pass: ``coco_pixel_counts(method="polygon")``: shoelace over the Arrow
   ``list<list<double>>`` column, RLE runs summed, only compressed RLE text through pycocotools;
-- end to end from the file: ``read_segmentations`` (DuckDB parse into Arrow) + the polygon pass,
-  against ``json.load`` + the pycocotools pass.
+- end to end from the file: ``read_segmentations`` (the COCO reader, then DuckDB over the records
+  it kept) + the polygon pass, against ``json.load`` + the pycocotools pass.
 
 and the agreement: the total and the largest per-class difference of the polygon pass from the
 raster count.

@@ -73,13 +73,13 @@ def long_project(ws: Workspace, rng: np.random.Generator, snapshots: int = 120) 
             day += timedelta(days=1)
         new = rng.poisson(np.linspace(40, 2, len(CLASSES)))
         totals += new
-        counts = pa.table({"category": CLASSES, "split": ["train"] * len(CLASSES), "images": totals.astype(np.int64),
+        counts = pa.table({"class": CLASSES, "split": ["train"] * len(CLASSES), "images": totals.astype(np.int64),
                            "instances": totals.astype(np.int64), "pixels": pa.nulls(len(CLASSES), pa.float64())})
         empty_daily = pa.table({"day": pa.array([], pa.date32()), "annotator": pa.array([], pa.string()),
-                                "category": pa.array([], pa.string()), "images": pa.array([], pa.int64()),
+                                "class": pa.array([], pa.string()), "images": pa.array([], pa.int64()),
                                 "instances": pa.array([], pa.int64()), "pixels": pa.array([], pa.float64())})
         empty_cond = pa.table({"condition": pa.array([], pa.string()), "value": pa.array([], pa.string()),
-                               "category": pa.array([], pa.string()), "images": pa.array([], pa.int64()),
+                               "class": pa.array([], pa.string()), "images": pa.array([], pa.int64()),
                                "instances": pa.array([], pa.int64())})
         from imbal_core.quotas.snapshot import SnapshotRows
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from .cube import image_counts, is_count_source
 from .dataset import Dataset, condition_name
 from .io._conditions import GROUP_FIELDS
 from .report import excerpt
@@ -21,6 +22,8 @@ GROUP = "group"
 
 def has_groups(dataset: Dataset) -> bool:
     """True when some image has a group (a sequence, video, site ...)."""
+    if is_count_source(dataset):  # a lake: from the image counts by group
+        return any(v is not None for v in image_counts(dataset, (GROUP,)).column(GROUP).to_pylist())
     return dataset.images.column(GROUP).null_count < dataset.num_images
 
 

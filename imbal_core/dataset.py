@@ -40,23 +40,27 @@ nulls, casts, checks boxes and runs :func:`validate`: the one place the schema i
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any, Literal, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from .report import LoadReport
+from .types import TASKS, Task  # noqa: F401 (imbal_core.dataset.Task / TASKS: re-exported)
 from .image_classes import image_class_table
+
+if TYPE_CHECKING:
+    from .source_records import SourceRecords
 
 log = logging.getLogger(__name__)
 
-Task = Literal["classification", "detection", "segmentation"]
-TASKS: tuple[Task, ...] = ("classification", "detection", "segmentation")
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 BOX_COLUMNS = ("x", "y", "w", "h")
@@ -167,6 +171,15 @@ class Dataset:
     #: Annotations left out of counting, kept for evaluation (:data:`UNCOUNTED_SCHEMA`); None
     #: when not known (a dataset built by hand, or read back from an older cache entry).
     uncounted: pa.Table | None = None
+    #: The export's own records as its reader parsed them (COCO: every image and annotation
+    #: record, the top-level fields), for the steps that write or evaluate what the tables do
+    #: not hold, so that none opens the export again (:mod:`imbal_core.source_records`); None
+    #: when the reader keeps none (other formats, a dataset built by hand).
+    records: "SourceRecords | None" = None
+    #: Where the reader found the export laid out, for writers of the same format (YOLO:
+    #: ``root``, the folder image ids are relative to; ``data_yaml``, the data.yaml as read, or
+    #: None; ``inputs``, how many YAML or folder inputs there were); None when not recorded.
+    origin: Mapping[str, Any] | None = None
 
     @property
     def splits(self) -> tuple[str, ...]:
@@ -242,7 +255,11 @@ class Dataset:
             raise ValueError(f"`critical` names classes the dataset does not have: {unknown}. Known: {sorted(known)}.")
         flags = pa.array([n in set(names) for n in self.class_names], pa.bool_())
         cats = self.categories.set_column(self.categories.schema.get_field_index("critical"), "critical", flags)
-        return replace(self, categories=cats)
+        # The loader's key names the inputs, not the flags: a copy with other flags must not share it
+        # (caches keyed by it would answer with the old flags).
+        flagged = hashlib.blake2b(json.dumps(sorted(set(names))).encode(), digest_size=8).hexdigest()
+        key = None if self.key is None else f"{self.key}+critical:{flagged}"
+        return replace(self, categories=cats, key=key)
 
     def summary_line(self) -> str:
         """``118,287 images, 860,001 annotations, 80 classes, 3 splits, 3 conditions — 12 records skipped``."""

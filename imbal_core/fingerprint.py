@@ -17,6 +17,7 @@ import hashlib
 
 import pyarrow as pa
 
+from .cube import is_count_source
 from .dataset import Dataset
 
 #: Prefix of a key computed from the tables, so it can never equal an input hash of the parse cache.
@@ -26,7 +27,10 @@ _TABLES = ("images", "annotations", "categories", "uncounted")
 
 
 def dataset_key(dataset: Dataset) -> str:
-    """``dataset.key`` when the loader set it, else :func:`content_key`, computed once per object."""
+    """``dataset.key`` when the loader set it, else :func:`content_key`, computed once per object.
+    A lake (:class:`~imbal_core.cube.CountSource`) always has its own ``key`` (its manifest's content)."""
+    if is_count_source(dataset):
+        return dataset.key
     if not isinstance(dataset, Dataset):
         raise TypeError(f"`dataset` must be a Dataset. Got {type(dataset).__name__} instead.")
     if dataset.key:

@@ -38,6 +38,7 @@ from typing import Any, Literal, Mapping, Sequence
 
 import pyarrow as pa
 
+from .cube import image_counts
 from .dataset import UNASSIGNED, Dataset
 from .longtail import class_split_counts
 from .splits.stratification import FAIL_TOLERANCE, TOLERANCE, stratification
@@ -233,9 +234,10 @@ class _Facts:
 
     @classmethod
     def of(cls, dataset: Dataset, counts: pa.Table) -> "_Facts":
-        cells = {(r["category"], r["split"]): r for r in counts.to_pylist()}
-        split_col = dataset.images.column("split").combine_chunks().dictionary_decode().to_pylist()
-        split_images = {s: split_col.count(s) for s in dataset.splits}
+        cells = {(r["class"], r["split"]): r for r in counts.to_pylist()}
+        per_split = image_counts(dataset, ("split",))
+        found = dict(zip(per_split.column("split").to_pylist(), per_split.column("images").to_pylist()))
+        split_images = {s: found.get(s, 0) for s in dataset.splits}
         instances = {n: sum(int(cells[(n, s)]["instances"]) for s in dataset.splits) for n in dataset.class_names}
         return cls(dataset.class_names, dataset.splits, cells, split_images, instances)
 

@@ -5,9 +5,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from .cube import class_totals, cube
+from .cube import class_totals, cube, image_counts
 from .dataset import Dataset
 
 
@@ -24,7 +23,7 @@ class DatasetSummary:
     conditions: tuple[str, ...]
     classes_declared: int
     classes_used: int
-    #: One row per declared class: name, images, instances, pixels (null for box-only data),
+    #: One row per declared class: ``class``, images, instances, pixels (null for box-only data),
     #: then ``<split>_images`` / ``<split>_instances`` for every split.
     classes: pa.Table
     report: list[dict[str, str]]
@@ -36,7 +35,7 @@ class DatasetSummary:
         for r in rows:
             classes.append(
                 {
-                    "name": r["name"],
+                    "class": r["class"],
                     "images": r["images"],
                     "instances": r["instances"],
                     "pixels": r["pixels"],
@@ -63,10 +62,10 @@ def summarize(dataset: Dataset) -> DatasetSummary:
     """Counts per class (every declared class, zeros included) overall and per split."""
     totals = class_totals(dataset)
     by_split = cube(dataset, ("split",)).to_pylist()
-    cells = {(r["split"], r["category"]): r for r in by_split}
-    names = totals.column("category").to_pylist()
+    cells = {(r["split"], r["class"]): r for r in by_split}
+    names = totals.column("class").to_pylist()
     columns: dict[str, Any] = {
-        "name": names,
+        "class": names,
         "images": totals.column("images"),
         "instances": totals.column("instances"),
         "pixels": totals.column("pixels"),
@@ -78,8 +77,8 @@ def summarize(dataset: Dataset) -> DatasetSummary:
             )
     table = pa.table(columns)
     used = sum(1 for v in totals.column("instances").to_pylist() if v)
-    per_split = pc.value_counts(dataset.images.column("split").combine_chunks().dictionary_decode())
-    found = dict(zip(per_split.field("values").to_pylist(), per_split.field("counts").to_pylist()))
+    per_split = image_counts(dataset, ("split",))
+    found = dict(zip(per_split.column("split").to_pylist(), per_split.column("images").to_pylist()))
     split_images = {s: found.get(s, 0) for s in dataset.splits}
     return DatasetSummary(
         task=dataset.task,
@@ -90,7 +89,7 @@ def summarize(dataset: Dataset) -> DatasetSummary:
         splits=dataset.splits,
         split_images=split_images,
         conditions=dataset.conditions,
-        classes_declared=dataset.categories.num_rows,
+        classes_declared=len(dataset.class_names),
         classes_used=used,
         classes=table,
         report=dataset.report.to_records(),

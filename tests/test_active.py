@@ -148,7 +148,7 @@ def many(prefix: str, count: int, classes: list[str], groups: int = 1000, u: flo
 
 
 def fills(selection) -> dict[str, int]:
-    return {r["category"]: r["selected"] for r in selection.classes.to_pylist()}
+    return {r["class"]: r["selected"] for r in selection.classes.to_pylist()}
 
 
 def test_slots_are_shared_in_proportion_to_what_each_class_needs():
@@ -171,7 +171,7 @@ def test_a_class_out_of_candidates_after_the_others_filled_their_shares_still_gi
     pool = pool_of(many("a", 29, ["A"]) + many("b", 100, ["B"]) + many("u", 100, [], u=0.9))
     selection = select_batch(pool, 40, {"A": 300, "B": 100}, max_per_group=40)
     assert fills(selection) == {"A": 29, "B": 11} and selection.size == 40
-    assert {r["category"]: r["share"] for r in selection.classes.to_pylist()} == {"A": 29, "B": 11}
+    assert {r["class"]: r["share"] for r in selection.classes.to_pylist()} == {"A": 29, "B": 11}
 
 
 def test_no_class_gets_more_slots_than_it_still_needs():
@@ -265,14 +265,14 @@ def test_street_batch_fills_quotas_in_proportion_and_respects_the_cap(street):
     # A batch of 300: in proportion 300 x 348 / 496 = 210.5 and 89.5 -> 210 : 90 (largest remainder). Wheelchair has
     # enough candidates for its 210, so each class fills exactly its share.
     selection = select_batch(pool, 300, quotas, group="sequence")
-    by = {r["category"]: r for r in selection.classes.to_pylist()}
+    by = {r["class"]: r for r in selection.classes.to_pylist()}
     assert by["Wheelchair"]["candidates"] == 224 and by["Bicycle"]["candidates"] == 335
     assert {c: (r["share"], r["selected"]) for c, r in by.items()} == {"Wheelchair": (210, 210), "Bicycle": (90, 90)}
     groups = selection.batch.column("group").to_pylist()
     assert max(groups.count(g) for g in set(groups)) <= 15  # ceil(300 / 20)
     # A batch of 360: in proportion 252.6 : 107.4 -> 253 : 107, more than Wheelchair's 224 candidates. Wheelchair
     # runs out and its unused slots go to Bicycle (which still needs 148), so the quotas still share all 360.
-    larger = {r["category"]: r for r in select_batch(pool, 360, quotas, group="sequence").classes.to_pylist()}
+    larger = {r["class"]: r for r in select_batch(pool, 360, quotas, group="sequence").classes.to_pylist()}
     assert larger["Wheelchair"]["selected"] == larger["Wheelchair"]["share"] <= 224
     assert larger["Wheelchair"]["share"] + larger["Bicycle"]["share"] == 360 and 107 < larger["Bicycle"]["share"] <= 148
     assert larger["Bicycle"]["selected"] == larger["Bicycle"]["share"]

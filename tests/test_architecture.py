@@ -133,3 +133,72 @@ def test_imbal_core_never_imports_streamlit():
             if any(n == "streamlit" or n.startswith("streamlit.") for n in names):
                 offenders.append(name)
     assert offenders == []
+
+
+# --------------------------------------------------------------------------- no re-read of an export
+
+#: Calls that open or read a file (``open``, ``Path.read_bytes`` / ``read_text``, the readers' helpers).
+FILE_READS = {"open", "read_bytes", "read_text", "parse_json", "read_file", "FileBytes", "memory_map"}
+
+
+def source_reads(tree: ast.AST) -> list[int]:
+    """Lines where a call in ``tree`` reads a file named by a dataset's ``sources``: the call is
+    one of :data:`FILE_READS` and its arguments (or, for a method, its object) mention
+    ``.sources`` or a name bound from it (an assignment, a loop or a comprehension over it)."""
+    tainted: set[str] = set()
+
+    def mentions(node: ast.AST) -> bool:
+        return any((isinstance(n, ast.Attribute) and n.attr == "sources") or (isinstance(n, ast.Name) and n.id in tainted)
+                   for n in ast.walk(node))
+
+    def names(target: ast.AST) -> set[str]:
+        return {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+
+    for _ in range(3):  # names bound from names bound from `.sources`
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign) and mentions(node.value):
+                tainted |= set().union(*(names(t) for t in node.targets))
+            elif isinstance(node, (ast.AnnAssign, ast.NamedExpr)) and node.value is not None and mentions(node.value):
+                tainted |= names(node.target)
+            elif isinstance(node, (ast.For, ast.comprehension)) and mentions(node.iter):
+                tainted |= names(node.target)
+    lines = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+        parts = [*node.args, *(k.value for k in node.keywords), *([func.value] if isinstance(func, ast.Attribute) else [])]
+        if name in FILE_READS and any(mentions(p) for p in parts):
+            lines.append(node.lineno)
+    return sorted(set(lines))
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("doc = parse_json(read_bytes(dataset.sources[0]), p, r)\n", [1]),
+        ("sources = [s for s in dataset.sources if s.endswith('.json')]\n"
+         "docs = [msgspec.json.decode(Path(s).read_bytes()) for s in sources]\n", [2]),
+        ("path = ds.sources[0]\nwith open(path) as f:\n    pass\n", [2]),
+        ("for source in dataset.sources:\n    text = Path(source).read_text()\n", [2]),
+        # naming, listing or comparing the sources opens nothing
+        ("names = ', '.join(Path(s).name for s in dataset.sources)\nfound = Path(dataset.sources[0]).is_file()\n", []),
+        ("data = Path(other).read_bytes()\nsources = tuple(dataset.sources)\n", []),
+    ],
+)
+def test_a_planted_re_read_of_the_sources_is_found(code, expected):
+    assert source_reads(ast.parse(code)) == expected
+
+
+def test_nothing_outside_io_opens_an_export_again():
+    """What a reader parsed is all any analysis needs (``Dataset.records``, ``Dataset.origin``):
+    outside ``imbal_core/io`` no module opens a file named by ``dataset.sources``."""
+    offenders = {}
+    for name, (path, _) in modules(ROOT, "imbal_core").items():
+        if name == "imbal_core.io" or name.startswith("imbal_core.io."):
+            continue
+        lines = source_reads(ast.parse(path.read_text(encoding="utf-8")))
+        if lines:
+            offenders[name] = lines
+    assert offenders == {}

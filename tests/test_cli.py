@@ -25,7 +25,7 @@ def summary(capsys, *args):
 
 
 def classes(doc):
-    return {c["name"]: c for c in doc["classes"]}
+    return {c["class"]: c for c in doc["classes"]}
 
 
 @pytest.mark.realdata

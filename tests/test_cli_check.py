@@ -133,7 +133,7 @@ def test_hierarchy_writes_a_merged_coco_that_reloads(capsys, tmp_path):
     assert "Wheelchair  person         200         4,860           flagged critical" in text
     assert "'vehicle' would still have only 380 instances" in text
     merged = imbal_core.load(out, cache=False)
-    totals = {r["category"]: r["instances"] for r in imbal_core.class_totals(merged).to_pylist()}
+    totals = {r["class"]: r["instances"] for r in imbal_core.class_totals(merged).to_pylist()}
     assert "Stroller" not in totals and totals["Person"] == 4500 + 360 and totals["Wheelchair"] == 200
     assert sum(totals.values()) == 19270
 
@@ -142,7 +142,7 @@ def test_hierarchy_json_and_explicit_merges(capsys, tmp_path):
     code, out, _ = run(capsys, "hierarchy", STREET, "--merge", "Motorcycle=vehicle", "--merge", "Bus=vehicle", "--json")
     doc = json.loads(out)
     assert code == 0 and doc["resolved"] == {"Motorcycle": "vehicle", "Bus": "vehicle"}
-    changes = {r["category"]: r["after"] for r in doc["what_if"]["changes"]}
+    changes = {r["class"]: r["after"] for r in doc["what_if"]["changes"]}
     assert changes["vehicle"] == 410 + 380 and changes["Bus"] == 0  # Motorcycle + Bus
 
 

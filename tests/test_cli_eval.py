@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_data"
 STREET = [str(SAMPLES / "street" / "annotations.json"), "--pred", str(SAMPLES / "street" / "predictions.json")]
 SURFACE = [str(SAMPLES / "surface" / "labels.csv"), "--pred", str(SAMPLES / "surface" / "predictions.csv")]
-CLASS_KEYS = {"name", "critical", "support", "predicted", "tp", "fp", "fn", "precision", "recall", "f1", "ap", "ap50",
+CLASS_KEYS = {"class", "critical", "support", "predicted", "tp", "fp", "fn", "precision", "recall", "f1", "ap", "ap50",
               "ap75", "ar", "pr_auc", "iou"}
 
 
@@ -41,7 +41,7 @@ def test_the_cli_reproduces_cocoapis_reference(realdata, capsys, results, iou_ty
     doc = eval_json(capsys, folder / "instances_val2014_100.json", "--pred", folder / results)
     assert doc["task"] == task and doc["coco"]["iou_type"] == iou_type
     assert (round(doc["coco"]["ap"], 3), round(doc["coco"]["ap50"], 3), round(doc["coco"]["ap75"], 3)) == expected
-    classes = {c["name"]: c for c in doc["classes"]}
+    classes = {c["class"]: c for c in doc["classes"]}
     assert len(classes) == 80 and set(doc["classes"][0]) == CLASS_KEYS
     unused = [c for c in classes.values() if c["support"] == 0]
     assert len(unused) == 10 and all(c["ap"] is None and c["recall"] is None for c in unused)  # NaN -> null
@@ -59,11 +59,11 @@ def test_street_json_shape_with_slices_and_hard_negatives(capsys, tmp_path):
     assert set(doc["macro"]) == {"precision", "recall", "f1"}
     assert doc["confusion"]["labels"][-1] == "background"
     assert len(doc["confusion"]["matrix"]) == 11 and all(len(r) == 11 for r in doc["confusion"]["matrix"])
-    cells = {(r["value"], r["name"]): r for r in doc["by_condition"]}
+    cells = {(r["value"], r["class"]): r for r in doc["by_condition"]}
     night, day = cells[("night", "Wheelchair")], cells[("day", "Wheelchair")]
     assert night["condition"] == "time_of_day" and night["support"] == 9 and night["small_support"] is True
     assert night["recall"] < day["recall"]
-    total = {c["name"]: c["support"] for c in doc["classes"]}
+    total = {c["class"]: c["support"] for c in doc["classes"]}
     assert cells[("night", "Person")]["support"] + cells[("day", "Person")]["support"] == total["Person"]
     with out.open() as f:
         rows = list(csv.DictReader(f))
@@ -76,7 +76,7 @@ def test_classification_json(capsys):
     doc = eval_json(capsys, *SURFACE, "--by", "lighting")
     assert doc["task"] == "classification" and doc["coco"] is None
     assert 0 < doc["balanced_accuracy"] < doc["accuracy"] < 1
-    crack = next(c for c in doc["classes"] if c["name"] == "Crack")
+    crack = next(c for c in doc["classes"] if c["class"] == "Crack")
     assert crack["pr_auc"] is not None and crack["ap"] is None and crack["support"] == 173
     assert {r["value"] for r in doc["by_condition"]} == {"daylight", "overcast", "artificial", "low"}
 
@@ -103,7 +103,7 @@ def test_min_recall_fails_the_run_with_exit_1(capsys):
     code, out, err = run(capsys, *SURFACE, "--min-recall", "0.9", "--json")
     assert code == 1
     assert "recall below 0.9 for" in err and "Crack" in err
-    assert {f["name"] for f in json.loads(out)["failed"]} >= {"Crack", "Exposed rebar"}
+    assert {f["class"] for f in json.loads(out)["failed"]} >= {"Crack", "Exposed rebar"}
     code, _, _ = run(capsys, *SURFACE, "--min-recall", "0.1")
     assert code == 0
 
@@ -178,7 +178,7 @@ def test_a_predicted_class_the_labels_lack_counts_as_wrong(capsys, tmp_path):
     preds.write_text("image,predicted\n" + "".join(f"{i}.jpg,{p}\n" for i, p in enumerate(predicted)))
     doc = eval_json(capsys, labels, "--pred", preds)
     assert doc["images"] == 10 and doc["accuracy"] == pytest.approx(0.8)
-    classes = {c["name"]: c for c in doc["classes"]}
+    classes = {c["class"]: c for c in doc["classes"]}
     assert classes["clear"]["recall"] == pytest.approx(4 / 6) and classes["foggy"]["precision"] == 0.0
     assert doc["macro"]["precision"] == pytest.approx(2 / 3)
     # rows = ground truth, cols = predicted

@@ -28,8 +28,8 @@ def test_the_exercise_as_json(capsys):
     doc = json.loads(out)
     assert (doc["strategy"], doc["budget"], doc["cap"], doc["total_effective"]) == ("balanced", 8000, 5.0, 8000)
     assert doc["imbalance_ratio_before"] == 20.0 and doc["warnings"] == []
-    classes = {c["name"]: c for c in doc["classes"]}
-    assert classes["Wheelchair"] == {"name": "Wheelchair", "count": 300, "target": 2000, "multiplier": 5.0,
+    classes = {c["class"]: c for c in doc["classes"]}
+    assert classes["Wheelchair"] == {"class": "Wheelchair", "count": 300, "target": 2000, "multiplier": 5.0,
                                      "effective": 1500, "capped": True, "floored": False}
     assert all(classes[c]["effective"] in (2166, 2167) and not classes[c]["capped"] for c in ("Car", "Pedestrian", "Bicycle"))
     assert [round(classes[c]["multiplier"], 2) for c in ("Car", "Pedestrian", "Bicycle")] == [0.36, 0.87, 1.81]
@@ -53,7 +53,7 @@ def test_custom_targets_from_a_file(capsys, tmp_path):
     code, out, err = run(capsys, "--counts", EXERCISE, "--targets", targets, "--json")
     doc = json.loads(out)
     assert code == 0 and doc["strategy"] == "custom", err
-    assert {c["name"]: c["effective"] for c in doc["classes"]} == {"Car": 3000, "Pedestrian": 2500, "Bicycle": 1200,
+    assert {c["class"]: c["effective"] for c in doc["classes"]} == {"Car": 3000, "Pedestrian": 2500, "Bicycle": 1200,
                                                                   "Wheelchair": 1200}
 
 

@@ -62,9 +62,9 @@ def test_status_json_gives_the_library_numbers(ten_days, capsys):
     assert code == 0
     data = json.loads(out)
     assert data["project"] == "street push" and data["as_of"] == "2026-11-27"
-    rows = {c["name"]: c for c in data["classes"]}
+    rows = {c["class"]: c for c in data["classes"]}
     for row in rows.values():
-        assert {"name", "target", "current", "remaining", "rate_per_day", "projected_date", "status", "advice"} <= set(row)
+        assert {"class", "target", "current", "remaining", "rate_per_day", "projected_date", "status", "advice"} <= set(row)
     assert (rows["Wheelchair"]["current"], rows["Wheelchair"]["rate_per_day"], rows["Wheelchair"]["status"]) == (252, 21.2, "off_track")
     assert (rows["Bicycle"]["projected_date"], rows["Bicycle"]["status"]) == ("2026-12-04", "on_track")
     library = project_progress(Workspace(ten_days), "street push").to_dict()
@@ -109,7 +109,7 @@ def test_list(ten_days, capsys):
     code, out, _ = run(capsys, "quota", "list", "street push", "--json")
     data = json.loads(out)
     assert len(data["snapshots"]) == 10 and data["targets"][1] == {
-        "category": "Wheelchair", "target": 600, "unit": "instances", "deadline": "2026-12-10", "priority": 1,
+        "class": "Wheelchair", "target": 600, "unit": "instances", "deadline": "2026-12-10", "priority": 1,
         "critical": True}
 
 
@@ -162,7 +162,7 @@ def test_select_fills_the_project_quotas(ten_days, capsys, tmp_path):
     assert code == 0
     data = json.loads(out)
     assert data["selected"] == 200 and data["max_per_group"] == 10 and data["group"] == "group"
-    shares = {c["category"]: c["share"] for c in data["classes"]}
+    shares = {c["class"]: c["share"] for c in data["classes"]}
     assert shares == {"Wheelchair": 140, "Bicycle": 60}  # 348 : 148 of 200
     rows = list(csv.DictReader(io.StringIO(batch.read_text())))
     assert len(rows) == 200 and list(rows[0]) == ["rank", "image", "file_name", "score", "predicted", "reason", "group",

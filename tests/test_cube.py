@@ -46,7 +46,7 @@ def rows(table, *keys):
 
 
 def test_cube_by_split(street):
-    assert rows(cube(street, ("split",)), "split", "category") == {
+    assert rows(cube(street, ("split",)), "split", "class") == {
         ("train", "Car"): (2, 4, 35.0),
         ("train", "Wheelchair"): (1, 1, 7.0),
         ("val", "Wheelchair"): (1, 1, None),  # its only annotation has no pixel count
@@ -54,7 +54,7 @@ def test_cube_by_split(street):
 
 
 def test_cube_by_split_and_condition(street):
-    assert rows(cube(street, ("split", "time_of_day")), "split", "time_of_day", "category") == {
+    assert rows(cube(street, ("split", "time_of_day")), "split", "time_of_day", "class") == {
         ("train", "day", "Car"): (1, 3, 30.0),
         ("train", "night", "Car"): (1, 1, 5.0),
         ("train", "day", "Wheelchair"): (1, 1, 7.0),
@@ -63,7 +63,7 @@ def test_cube_by_split_and_condition(street):
 
 
 def test_class_totals_include_unused_classes(street):
-    assert rows(class_totals(street), "category") == {
+    assert rows(class_totals(street), "class") == {
         ("Car",): (2, 4, 35.0),
         ("Wheelchair",): (2, 2, 7.0),
         ("Bus",): (0, 0, None),
@@ -118,7 +118,7 @@ def test_cube_is_additive_and_matches_a_direct_recount(data):
         cell[1] += 1
         if pix is not None:
             cell[2] = (cell[2] or 0) + pix
-    fine = rows(cube(ds, ("split", "time_of_day")), "split", "time_of_day", "category")
+    fine = rows(cube(ds, ("split", "time_of_day")), "split", "time_of_day", "class")
     assert fine == {k: (len(v[0]), v[1], None if v[2] is None else float(v[2])) for k, v in expected.items()}
     # additive: summing the fine cube over time_of_day gives the split cube
     coarse = defaultdict(lambda: [0, 0, None])
@@ -128,4 +128,4 @@ def test_cube_is_additive_and_matches_a_direct_recount(data):
         acc[1] += n_inst
         if pix is not None:
             acc[2] = (acc[2] or 0) + pix
-    assert rows(cube(ds, ("split",)), "split", "category") == {k: tuple(v) for k, v in coarse.items()}
+    assert rows(cube(ds, ("split",)), "split", "class") == {k: tuple(v) for k, v in coarse.items()}

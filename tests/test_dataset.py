@@ -189,3 +189,13 @@ def test_summary_line_counts_skipped_records():
     ds, report = tiny([(1, 1, 2, 2), (500, 1, 2, 2)])
     assert ds.summary_line() == "1 images, 1 annotations, 1 classes, 1 splits, 0 conditions — 1 records skipped"
     assert np.array_equal(ds.image_classes.column("instances").to_numpy(), [1])
+
+
+def test_with_critical_gives_the_copy_its_own_cache_key():
+    """Caches keyed by Dataset.key (the dashboard's) must not answer a copy with other flags."""
+    from dataclasses import replace
+
+    ds = replace(tiny()[0], key="inputs-abc")
+    a, b = ds.with_critical(["Car"]), ds.with_critical(["Car"])
+    assert a.key == b.key != ds.key
+    assert ds.with_critical([]).key != a.key

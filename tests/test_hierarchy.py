@@ -47,14 +47,14 @@ def street():
 
 
 def totals(ds):
-    return {r["category"]: (r["images"], r["instances"]) for r in class_totals(ds).to_pylist()}
+    return {r["class"]: (r["images"], r["instances"]) for r in class_totals(ds).to_pylist()}
 
 
 def test_parents_from_supercategories(street):
     h = from_supercategories(street)
     assert h.parents["bus"] == "vehicle" and "sign" not in h.parents
     assert h.children()["vehicle"] == ["car", "bus", "tram"]
-    assert dict(zip(*(roll_up(street, h).column(k).to_pylist() for k in ("category", "parent"))))["sign"] is None
+    assert dict(zip(*(roll_up(street, h).column(k).to_pylist() for k in ("class", "parent"))))["sign"] is None
     assert parent_images(street, h)["vehicle"] == 100 + 20 + 35 + 1  # the bus-and-tram image once
 
 
@@ -93,7 +93,7 @@ def test_bad_mappings_are_explained(street, name, text, match):
 
 
 def suggestion_rows(s):
-    return {r["category"]: r for r in s.table.to_pylist()}
+    return {r["class"]: r for r in s.table.to_pylist()}
 
 
 def test_suggestions(street):
@@ -153,7 +153,7 @@ def test_apply_merges_counts_images_once(street):
 
 def test_what_if(street):
     result = what_if(street, {"bus": "vehicle", "tram": "vehicle", "cone": "infrastructure"})
-    changes = {r["category"]: (r["before"], r["after"], r["merged_into"]) for r in result.changes.to_pylist()}
+    changes = {r["class"]: (r["before"], r["after"], r["merged_into"]) for r in result.changes.to_pylist()}
     assert changes["bus"] == (21, 0, "vehicle") and changes["vehicle"] == (0, 57, None)
     assert changes["infrastructure"] == (0, 5, None)
     assert result.before.metrics.present == 7 and result.after.metrics.present == 6
@@ -233,7 +233,7 @@ def test_taco_supercategories(realdata, tmp_path):
     assert len(merges) == 17 and merges["Pizza box"] == "Carton"
     result = what_if(ds, merges)
     assert (result.before.metrics.classes, result.after.metrics.classes) == (60, 47)
-    after = {r["category"]: r["after"] for r in result.changes.to_pylist()}
+    after = {r["class"]: r["after"] for r in result.changes.to_pylist()}
     rows = suggestion_rows(s)
     for child, parent in merges.items():
         assert after[rows[child]["target"]] >= 50  # every suggested parent passes once merged
@@ -248,3 +248,17 @@ def test_taco_supercategories(realdata, tmp_path):
 
 def test_hierarchy_from_pairs_accepts_a_mapping(street):
     assert hierarchy_from_pairs({"bus": "vehicle", "car": "car"}, street).parents == {"bus": "vehicle"}
+
+
+def test_merges_relabel_the_boxes_counting_leaves_out_too():
+    """A box wholly outside its image is not counted but is evaluated: merged, it carries the parent's id."""
+    ds = build_dataset(
+        images={"source_id": ["a"], "width": [100], "height": [80], "file_name": ["a.jpg"]},
+        annotations={"image": [0, 0, 0], "category": [0, 1, 1], "x": [5.0, 10.0, 500.0], "y": [5.0, 10.0, 500.0],
+                     "w": [10.0, 10.0, 10.0], "h": [10.0, 10.0, 10.0]},
+        categories={"name": ["car", "bus"]}, task="detection", format="t", sources=[])
+    assert ds.uncounted is not None and ds.uncounted.num_rows == 1  # the bus at (500, 500)
+    merged = apply_merges(ds, {"bus": "vehicle", "car": "vehicle"})
+    names = merged.categories.column("name").to_pylist()
+    exported = merged.exported_annotations.column("category_id").to_pylist()
+    assert [names[i] for i in exported] == ["vehicle"] * 3

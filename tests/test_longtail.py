@@ -128,13 +128,13 @@ def tiny():
 
 
 def rows(lt):
-    return {r["category"]: r for r in lt.classes.to_pylist()}
+    return {r["class"]: r for r in lt.classes.to_pylist()}
 
 
 def test_long_tail_of_instances(tiny):
     lt = long_tail(tiny, "instances")
     r = rows(lt)
-    assert [r["category"] for r in lt.classes.to_pylist()] == ["Car", "Wheelchair", "Bus"]  # largest first
+    assert [r["class"] for r in lt.classes.to_pylist()] == ["Car", "Wheelchair", "Bus"]  # largest first
     assert (r["Car"]["count"], r["Wheelchair"]["count"], r["Bus"]["count"]) == (4, 2, 0)
     assert r["Car"]["share"] == pytest.approx(4 / 6) and r["Wheelchair"]["ratio_to_largest"] == 0.5
     assert (r["Car"]["count_train"], r["Car"]["count_val"], r["Car"]["count_test"]) == (4, 0, 0)
@@ -147,7 +147,7 @@ def test_long_tail_of_instances(tiny):
     assert (m.classes, m.present, m.largest, m.smallest, m.absent) == (3, 2, "Car", "Wheelchair", ("Bus",))
     assert m.imbalance_ratio == 2.0 and m.gini == pytest.approx(1 / 6)
     assert lt.absent_from() == {"train": [], "val": ["Car"], "test": ["Car", "Wheelchair"]}
-    assert lt.rarest["category"] == "Wheelchair"
+    assert lt.rarest["class"] == "Wheelchair"
 
 
 def test_images_and_box_area_units(tiny):
@@ -178,7 +178,7 @@ def test_class_split_counts_fill_zeros_and_add_up_to_the_cube(tiny):
     assert counts.num_rows == 3 * 3  # every class x every split
     totals = cube(tiny, ()).to_pylist()
     for t in totals:
-        mine = [r for r in counts.to_pylist() if r["category"] == t["category"]]
+        mine = [r for r in counts.to_pylist() if r["class"] == t["class"]]
         assert sum(r["instances"] for r in mine) == t["instances"]
         assert sum(r["images"] for r in mine) == t["images"]
 
@@ -223,16 +223,16 @@ def test_street_wheelchair_is_the_rare_class_in_all_three_units(unit):
     ds = imbal_core.load(SAMPLES["street"].files())
     lt = long_tail(ds, unit)  # all splits; pixels = box area for this box-only sample
     rarest = lt.rarest
-    assert rarest["category"] == "Wheelchair" and lt.metrics.smallest == "Wheelchair"
+    assert rarest["class"] == "Wheelchair" and lt.metrics.smallest == "Wheelchair"
     assert rarest["count"] == pytest.approx(STREET_WHEELCHAIR[unit], abs=0.01)
     # its LVIS group: 121 training images holding a Wheelchair, > 100, so frequent like every class
     assert rarest["group"] == "frequent" and rarest["training_images"] == 121
     assert set(lt.classes.column("group").to_pylist()) == {"frequent"}
     # by a margin: the next smallest class has at least 1.2x as much
-    others = [r for r in lt.classes.to_pylist() if r["category"] != "Wheelchair"]
+    others = [r for r in lt.classes.to_pylist() if r["class"] != "Wheelchair"]
     runner_up = min(others, key=lambda r: r["count"])
     name, count = STREET_RUNNER_UP[unit]
-    assert (runner_up["category"], runner_up["count"]) == (name, pytest.approx(count, abs=0.01))
+    assert (runner_up["class"], runner_up["count"]) == (name, pytest.approx(count, abs=0.01))
     assert runner_up["count"] >= 1.2 * rarest["count"]
 
 
@@ -247,7 +247,7 @@ def test_street_long_tail_metrics_and_the_night_subset():
     night = {"images": 9, "instances": 9, "pixels": 37_228.87}
     for unit in ("images", "instances", "pixels"):
         rarest = long_tail(ds, unit, where={"time_of_day": ["night"]}).rarest
-        assert rarest["category"] == "Wheelchair", unit
+        assert rarest["class"] == "Wheelchair", unit
         assert rarest["count"] == pytest.approx(night[unit], abs=0.01), unit
         assert rarest["group"] == "rare" and rarest["training_images"] == 4  # LVIS rare: 1-10 training images
 
@@ -261,7 +261,7 @@ def test_critical_classes_are_marked(tiny):
 
 def test_to_dict_is_plain(tiny):
     d = long_tail(tiny, "instances").to_dict()
-    assert d["metrics"]["largest"] == "Car" and d["classes"][0]["category"] == "Car" and d["group_basis"] == "train"
+    assert d["metrics"]["largest"] == "Car" and d["classes"][0]["class"] == "Car" and d["group_basis"] == "train"
 
 
 def test_chart_builders(tiny):

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 from pycocotools import mask as mask_utils
 
-from imbal_core import pixels
+from imbal_core.io.coco import segmentations as coco_segmentations
 from imbal_core.pixels import (
     MAX_RLES_PER_CALL, coco_pixel_counts, label_tile_counts, polygon_areas, read_segmentations, rle_areas,
     rle_run_areas, tile_grid, tile_sums, tiles_from_coco, tiles_from_masks,
@@ -114,7 +114,7 @@ def test_the_per_record_path_reads_the_same_columns(monkeypatch):
         calls.append(args)
         raise RuntimeError("forced")  # as DuckDB does on input its strict parse refuses
 
-    monkeypatch.setattr(pixels.segmentations, "_read_fast", fail)
+    monkeypatch.setattr(coco_segmentations, "_read_fast", fail)
     slow = read_segmentations(path)
     assert len(calls) == 1  # the fast path was tried, then the per-record path gave these tables
     assert fast[0].equals(slow[0])
@@ -162,11 +162,11 @@ def test_lane_tiles_from_polygons_and_from_masks_agree():
     coco = tiles_from_coco(LANES / "annotations.json", 512)
     masks = tiles_from_masks(LANES / "masks", 256)  # the masks are at half resolution: the same tiles
     assert coco.tiles == masks.tiles == 150 * 6
-    from_coco = {r["category"]: r["tiles"] for r in coco.presence().to_pylist()}
-    from_masks = {r["category"]: r["tiles"] for r in masks.presence().to_pylist()}
+    from_coco = {r["class"]: r["tiles"] for r in coco.presence().to_pylist()}
+    from_masks = {r["class"]: r["tiles"] for r in masks.presence().to_pylist()}
     assert from_coco["lane_solid"] == from_masks["lane_solid"] == 759
     assert all(abs(from_coco[c] - from_masks[c]) <= 2 for c in from_coco)  # drawing differs at the edges
-    total = {r["category"]: r["pixels"] for r in coco.presence().to_pylist()}
+    total = {r["class"]: r["pixels"] for r in coco.presence().to_pylist()}
     assert total["lane_dashed"] == 109_697  # the tiles hold every pixel of the class
     assert coco.presence(min_pixels=1000).column("tiles").to_pylist()[0] <= 807
     with pytest.raises(ValueError, match="`min_pixels` must be at least 1. Got 0 instead."):

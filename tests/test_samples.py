@@ -43,7 +43,7 @@ def read_json(relative: str):
 def pivot(ds: imbal_core.Dataset, dim: str, unit: str = "instances") -> pd.DataFrame:
     """rows = class, columns = values of ``dim``; zeros where a class is absent."""
     table = cube(ds, (dim,)).to_pandas()
-    out = table.pivot_table(index="category", columns=dim, values=unit, aggfunc="sum", fill_value=0)
+    out = table.pivot_table(index="class", columns=dim, values=unit, aggfunc="sum", fill_value=0)
     return out.reindex(ds.class_names, fill_value=0)
 
 
@@ -119,7 +119,7 @@ def test_street_wheelchair_is_the_smallest_class_in_every_unit_by_a_margin():
     """Over the whole dataset Wheelchair is the rare class in images, instances and box area (the
     pixel unit of box-only data): every other class has at least 1.2x as much of each."""
     ds = load("street/annotations.json")
-    totals = class_totals(ds).to_pandas().set_index("category")[["images", "instances"]]
+    totals = class_totals(ds).to_pandas().set_index("class")[["images", "instances"]]
     anns = ds.annotations.select(["category_id", "w", "h"]).to_pandas()
     area = (anns["w"] * anns["h"]).groupby(anns["category_id"]).sum()
     totals["box_area"] = [area[i] for i in range(len(ds.class_names))]
@@ -268,7 +268,7 @@ def test_lanes_road_pixels_dominate_and_lane_lines_are_thin():
     ds = load("lanes/annotations.json")
     assert ds.task == "segmentation" and ds.num_images == 150
     assert not ds.report, list(ds.report)[:5]
-    pixels = cube(ds, ()).to_pandas().set_index("category")["pixels"]
+    pixels = cube(ds, ()).to_pandas().set_index("class")["pixels"]
     share = pixels / pixels.sum()
     assert share["road"] > 0.5
     assert share["lane_solid"] < 0.03 and share["lane_dashed"] < 0.03

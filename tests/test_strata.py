@@ -101,7 +101,7 @@ def test_table_from_a_tiny_dataset():
     images = strata_table(ds, "time_of_day", "images")
     assert images.counts.tolist() == [[3, 2], [2, 0]]  # the Car+Car image counts once
     long = t.to_pandas()
-    assert list(long.columns) == ["category", "time_of_day", "count", "expected", "residual", "share_of_class",
+    assert list(long.columns) == ["class", "time_of_day", "count", "expected", "residual", "share_of_class",
                                   "share_of_value"]
     assert len(long) == 4
 

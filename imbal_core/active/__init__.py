@@ -43,9 +43,11 @@ Modules: :mod:`.scoring` (the rules), :mod:`.objects` (boxes grouped into object
 from .objects import PAIR_BLOCK, _group_objects, _object_uncertainty, _objects, _Objects
 from .pool import Pool, _class_index, _classification_rows, _detection_rows, _normalised, _with_metadata, build_pool
 from .scoring import AGGREGATES, RULES, Aggregate, Rule, uncertainty
-from .selection import GROUP_SHARE, Selection, _selection, _shares, resolve_group, select_batch
+from .summary import BatchSummary, quota_needs, summarize_batch
+from .selection import GROUP_SHARE, Selection, _selection, resolve_group, select_batch
 
 __all__ = [
-    "AGGREGATES", "GROUP_SHARE", "PAIR_BLOCK", "RULES", "Aggregate", "Pool", "Rule", "Selection", "build_pool",
+    "AGGREGATES", "GROUP_SHARE", "PAIR_BLOCK", "RULES", "Aggregate", "BatchSummary", "Pool", "Rule", "Selection",
+    "build_pool", "quota_needs", "summarize_batch",
     "resolve_group", "select_batch", "uncertainty",
 ]

@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..apportion import apportion
 from ..downloads import csv_bytes
 from ..io._conditions import GROUP_FIELDS
 from .pool import Pool
@@ -33,7 +34,7 @@ class Selection:
     ``group``, conditions, ``score`` (what was ranked), ``uncertainty``, ``predicted`` (the quota
     classes it is predicted to hold, with probabilities, as text), ``fills`` (the quota class
     whose share it fills, null for uncertainty picks), ``reason``.
-    ``classes``: per quota class ``category``, ``remaining`` (to its target), ``share`` (slots it
+    ``classes``: per quota class ``class``, ``remaining`` (to its target), ``share`` (slots it
     was given), ``selected`` (images that fill it), ``holding`` (selected images predicted to hold
     it, whatever they fill), ``candidates`` (pool images predicted to hold it).
     ``conditions``: per ``condition`` and ``value``: ``pool`` images and ``selected`` images.
@@ -131,7 +132,7 @@ def select_batch(pool: Pool, n: int, quotas: Mapping[str, float] | None = None, 
             candidates[c].append(i)
     # A class never gets more slots than it still needs (an image holds at least one of it).
     caps = {c: math.ceil(needs[c]) for c in needs}
-    shares = _shares(min(n, size), {c: needs[c] for c in needs if candidates[c]}, caps)
+    shares = apportion(min(n, size), {c: needs[c] for c in needs if candidates[c]}, caps)
     filled = {c: 0 for c in needs}
     pointer = {c: 0 for c in needs}
     active = {c for c in shares if shares[c] > 0}
@@ -149,7 +150,7 @@ def select_batch(pool: Pool, n: int, quotas: Mapping[str, float] | None = None, 
             # every class not out of candidates, including those that already filled their share
             others = {k: needs[k] for k in shares if k not in exhausted}
             room = {k: caps[k] - shares[k] for k in others}
-            for k, extra in _shares(spare, others, room).items():
+            for k, extra in apportion(spare, others, room).items():
                 shares[k] += extra
             active = {k for k in others if shares[k] > filled[k]}
             continue
@@ -164,30 +165,6 @@ def select_batch(pool: Pool, n: int, quotas: Mapping[str, float] | None = None, 
             take(i, None)
     return _selection(pool, chosen, fills, score, short, probs, classes, needs, shares, candidates, n, column, cap,
                       seed, max_per_group if column else None)
-
-
-def _shares(total: int, weights: Mapping[str, float], caps: Mapping[str, int] | None = None) -> dict[str, int]:
-    """``total`` split in proportion to ``weights`` (largest remainders get the leftover units), no key
-    above its cap: what a capped key cannot take is shared among the others the same way."""
-    out = {k: 0 for k in weights}
-    open_keys = {k for k, w in weights.items() if w > 0 and (caps is None or caps[k] > 0)}
-    left = total
-    while left > 0 and open_keys:
-        whole = sum(weights[k] for k in open_keys)
-        exact = {k: left * weights[k] / whole for k in open_keys}
-        step = {k: math.floor(v) for k, v in exact.items()}
-        for k in sorted(exact, key=lambda k: (-(exact[k] - step[k]), k))[: left - sum(step.values())]:
-            step[k] += 1
-        for k in list(open_keys):
-            room = caps[k] - out[k] if caps is not None else step[k]
-            take = min(step[k], room)
-            out[k] += take
-            left -= take
-            if caps is not None and out[k] >= caps[k]:
-                open_keys.discard(k)
-        if caps is None:
-            break
-    return out
 
 
 def _selection(pool: Pool, chosen: list[int], fills: dict[int, str | None], score: np.ndarray, short: list[list[str]],
@@ -225,15 +202,15 @@ def _selection(pool: Pool, chosen: list[int], fills: dict[int, str | None], scor
             filled_by[fills[i]] = filled_by.get(fills[i], 0) + 1
         for c in short[i]:
             holding[c] = holding.get(c, 0) + 1
-    class_rows = {"category": [], "remaining": [], "share": [], "selected": [], "holding": [], "candidates": []}
+    class_rows = {"class": [], "remaining": [], "share": [], "selected": [], "holding": [], "candidates": []}
     for c in sorted(needs, key=lambda k: (-needs[k], k)):
-        class_rows["category"].append(c)
+        class_rows["class"].append(c)
         class_rows["remaining"].append(needs[c])
         class_rows["share"].append(shares.get(c, 0))
         class_rows["selected"].append(filled_by.get(c, 0))
         class_rows["holding"].append(holding.get(c, 0))
         class_rows["candidates"].append(len(candidates.get(c, [])))
-    class_table = pa.table({"category": pa.array(class_rows["category"], pa.string()),
+    class_table = pa.table({"class": pa.array(class_rows["class"], pa.string()),
                             "remaining": pa.array(class_rows["remaining"], pa.float64()),
                             **{k: pa.array(class_rows[k], pa.int64()) for k in ("share", "selected", "holding", "candidates")}})
     cond_rows = {"condition": [], "value": [], "pool": [], "selected": []}

@@ -53,7 +53,7 @@ def class_bars(classes: pa.Table, metric: str, *, order: Sequence[str] | None = 
                highlight: Iterable[str] = ()) -> go.Figure:
     """One horizontal bar per class of ``metric`` (AP, IoU, F1 ...), in ``order`` top to bottom;
     highlighted classes in red. Classes without a value show no bar."""
-    rows = {r["name"]: r for r in classes.select(["name", "support", metric]).to_pylist()}
+    rows = {r["class"]: r for r in classes.select(["class", "support", metric]).to_pylist()}
     names = list(order) if order is not None else list(rows)
     marks = set(highlight)
     values = [rows[n][metric] for n in names]
@@ -84,12 +84,12 @@ def pr_curves(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], *, highlight:
 
 def metric_vs_support(classes: pa.Table, metric: str, *, highlight: Iterable[str] = ()) -> go.Figure:
     """Each class's ``metric`` against its support (log scale): does performance follow the long tail?"""
-    rows = [r for r in classes.select(["name", "support", metric]).to_pylist() if r[metric] is not None and r["support"]]
+    rows = [r for r in classes.select(["class", "support", metric]).to_pylist() if r[metric] is not None and r["support"]]
     marks = set(highlight)
     fig = go.Figure(go.Scatter(
         x=[r["support"] for r in rows], y=[r[metric] for r in rows], mode="markers+text",
-        text=[r["name"] for r in rows], textposition="top center",
-        marker={"size": 11, "color": [HIGHLIGHT if r["name"] in marks else BASE for r in rows]},
+        text=[r["class"] for r in rows], textposition="top center",
+        marker={"size": 11, "color": [HIGHLIGHT if r["class"] in marks else BASE for r in rows]},
         hovertemplate="%{text}<br>support %{x:,}<br>" + METRIC_LABELS.get(metric, metric) + " %{y:.3f}<extra></extra>",
     ))
     fig.update_layout(height=380, margin={"l": 10, "r": 10, "t": 10, "b": 10},

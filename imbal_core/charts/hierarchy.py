@@ -24,8 +24,8 @@ def hierarchy_treemap(rolled: pa.Table, unit_label: str = "instances", height: i
         parents.append(_ROOT)
         values.append(total)
     for r in rows:
-        ids.append(f"class:{r['category']}")
-        labels.append(r["category"])
+        ids.append(f"class:{r['class']}")
+        labels.append(r["class"])
         parents.append(f"parent:{r['parent']}" if r["parent"] is not None else _ROOT)
         values.append(r["count"])
     fig = go.Figure(go.Treemap(
@@ -42,7 +42,7 @@ def before_after_bars(result: WhatIf, log_scale: bool = False, height: int = 360
     """Grouped bars per class: before and after the merges (classes merged away drop to 0,
     new parent classes appear)."""
     rows = sorted(result.changes.to_pylist(), key=lambda r: -max(r["before"], r["after"]))
-    names = [r["category"] for r in rows]
+    names = [r["class"] for r in rows]
     unit = result.before.unit_label
     fig = go.Figure()
     fig.add_trace(go.Bar(x=names, y=[r["before"] for r in rows], name="before", marker_color="#bab0ac",

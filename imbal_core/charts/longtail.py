@@ -31,7 +31,7 @@ def class_bars(lt: LongTail, *, log_scale: bool = False, colour: Colour = "group
     if colour not in ("group", "split"):
         raise ValueError(f"`colour` must be 'group' or 'split'. Got {colour!r} instead.")
     rows = lt.classes.to_pylist()
-    order = [r["category"] for r in rows]
+    order = [r["class"] for r in rows]
     splits = list(lt.splits) if lt.split is None else [lt.split]
     panels = splits if facet_split else [None]
     fig = make_subplots(rows=len(panels), cols=1, shared_xaxes=True, vertical_spacing=0.04,
@@ -53,7 +53,7 @@ def class_bars(lt: LongTail, *, log_scale: bool = False, colour: Colour = "group
                 continue
             values = [r["count"] if panel is None else r[f"count_{panel}"] for r in members]
             fig.add_trace(go.Bar(
-                x=[r["category"] for r in members], y=values, name=group, legendgroup=group,
+                x=[r["class"] for r in members], y=values, name=group, legendgroup=group,
                 showlegend=group not in shown, marker_color=GROUP_COLORS[group],
                 # critical classes (flagged by the user) get a dark outline
                 marker_line_color="#222", marker_line_width=[2.5 if r["critical"] else 0 for r in members],
@@ -86,7 +86,7 @@ def _head_total(lt: LongTail) -> float:
     rows = lt.classes.to_pylist()
     total = sum(r["count"] for r in rows)
     head = set(lt.metrics.head)
-    return sum(r["count"] for r in rows if r["category"] in head) / total if total else 0.0
+    return sum(r["count"] for r in rows if r["class"] in head) / total if total else 0.0
 
 
 def lorenz_figure(lt: LongTail, height: int = 330) -> go.Figure:
@@ -99,7 +99,7 @@ def lorenz_figure(lt: LongTail, height: int = 330) -> go.Figure:
                              line={"dash": "dot", "color": "#9e9e9e"}, hoverinfo="skip"))
     fig.add_trace(go.Scatter(
         x=list(x), y=list(y), mode="lines+markers", name="classes", fill="tonexty", fillcolor="rgba(76,120,168,0.15)",
-        line={"color": "#4c78a8"}, text=[""] + [r["category"] for r in rows],
+        line={"color": "#4c78a8"}, text=[""] + [r["class"] for r in rows],
         hovertemplate="smallest %{x:.0%} of classes (up to %{text}) hold %{y:.1%}<extra></extra>",
     ))
     gini = lt.metrics.gini

@@ -51,9 +51,9 @@ def burn_chart(series: pa.Table, category: str, mode: Literal["up", "down"] = "u
     """
     if mode not in ("up", "down"):
         raise ValueError(f"`mode` must be 'up' or 'down'. Got {mode!r} instead.")
-    rows = series.filter(pc.equal(series.column("category"), category)).to_pylist()
+    rows = series.filter(pc.equal(series.column("class"), category)).to_pylist()
     if not rows:
-        known = sorted(set(series.column("category").to_pylist()))
+        known = sorted(set(series.column("class").to_pylist()))
         raise ValueError(f"`category` {category!r} has no burn series. Known: {known}.")
     value = "count" if mode == "up" else "remaining"
     fig = go.Figure()

@@ -20,7 +20,7 @@ def _colour(split: str, i: int) -> str:
 def class_shares(classes: pa.Table, scale: ShareScale = "share", *, title: str | None = None) -> go.Figure:
     """Grouped bars: each class's share of each split, classes by their share of the whole.
 
-    ``classes`` has ``category``, ``split``, ``share`` and ``whole_share`` (``SplitHealth.classes``).
+    ``classes`` has ``class``, ``split``, ``share`` and ``whole_share`` (``SplitHealth.classes``).
     ``scale`` "share" draws shares on a log axis with the whole's share as a black tick;
     "relative" draws share / whole share, so 1 is perfect and 0.5 is half the share the class
     has overall, for rare and common classes alike.
@@ -30,10 +30,10 @@ def class_shares(classes: pa.Table, scale: ShareScale = "share", *, title: str |
     rows = classes.to_pylist()
     whole = {}
     for r in rows:
-        whole[r["category"]] = r["whole_share"]
+        whole[r["class"]] = r["whole_share"]
     order = [c for c in sorted(whole, key=lambda c: -whole[c]) if whole[c] > 0]
     splits = list(dict.fromkeys(r["split"] for r in rows))
-    cell = {(r["category"], r["split"]): r["share"] for r in rows}
+    cell = {(r["class"], r["split"]): r["share"] for r in rows}
     fig = go.Figure()
     for i, split in enumerate(splits):
         shares = np.array([cell.get((c, split), np.nan) for c in order], dtype=float)
@@ -61,18 +61,18 @@ def worst_deviation(before: pa.Table | None, after: pa.Table) -> go.Figure:
     """Per class, the largest relative deviation of its share in any split from its share of the
     whole (``|share / whole share - 1|``), before and after: lower is better, 0 is perfect.
 
-    Both tables have ``category``, ``split``, ``share`` and ``whole_share``.
+    Both tables have ``class``, ``split``, ``share`` and ``whole_share``.
     """
     def worst(table: pa.Table) -> dict[str, float]:
         out: dict[str, float] = {}
         for r in table.to_pylist():
             if r["whole_share"] and r["whole_share"] > 0 and r["share"] == r["share"]:
                 dev = abs(r["share"] / r["whole_share"] - 1)
-                out[r["category"]] = max(out.get(r["category"], 0.0), dev)
+                out[r["class"]] = max(out.get(r["class"], 0.0), dev)
         return out
 
     after_dev = worst(after)
-    whole = {r["category"]: r["whole_share"] for r in after.to_pylist()}
+    whole = {r["class"]: r["whole_share"] for r in after.to_pylist()}
     order = sorted(after_dev, key=lambda c: -whole.get(c, 0.0))
     fig = go.Figure()
     if before is not None and before.num_rows:

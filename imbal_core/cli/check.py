@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 
 from ..health import HealthConfig, check
-from ._common import add_input_arguments, load_dataset, print_json
+from ._common import add_input_arguments, add_lake_arguments, load_dataset, print_json
 from ._options import option_names
 
 _MARK = {"pass": "PASS", "warn": "WARN", "fail": "FAIL"}
@@ -25,6 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "minimum instances, critical classes, long-tail ratio). Exit 0 when all rules pass "
                     "(warnings allowed), 1 when any rule fails, 2 when the input cannot be used.")
     add_input_arguments(p)
+    add_lake_arguments(p)
     p.add_argument("--min-instances", type=int, default=_DEFAULTS.min_instances, metavar="N",
                    help=f"fewest instances a class may have (default {_DEFAULTS.min_instances}; fail below)")
     p.add_argument("--comfortable", type=int, default=None, metavar="N",

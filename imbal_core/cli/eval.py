@@ -122,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         _print_text(dataset, evaluation, predictions, slices, negatives, args)
     if failing:
-        print(f"imbal: recall below {args.min_recall:g} for " + ", ".join(f"{f['name']} ({f['recall']:.3f})" for f in failing),
+        print(f"imbal: recall below {args.min_recall:g} for " + ", ".join(f"{f['class']} ({f['recall']:.3f})" for f in failing),
               file=sys.stderr)
         return 1
     return 0
@@ -168,7 +168,7 @@ def _print_skipped(report: LoadReport, limit: int = 5) -> None:
 def _failing(evaluation, min_recall: float | None) -> list[dict]:
     if min_recall is None:
         return []
-    rows = evaluation.classes.select(["name", "support", "recall"]).to_pylist()
+    rows = evaluation.classes.select(["class", "support", "recall"]).to_pylist()
     return [r for r in rows if r["support"] and r["recall"] is not None and r["recall"] < min_recall]
 
 
@@ -198,7 +198,7 @@ def _print_text(dataset, evaluation, predictions, slices, negatives, args) -> No
     headers = ["class", "support", "predicted", "precision", "recall", "f1", *extra]
     rows = []
     for r in sorted(evaluation.classes.to_pylist(), key=lambda r: -(r["support"] or 0)):
-        rows.append([r["name"] + (" *" if r["critical"] else ""), r["support"], r["predicted"],
+        rows.append([r["class"] + (" *" if r["critical"] else ""), r["support"], r["predicted"],
                      *(_f(r[c]) for c in ("precision", "recall", "f1", *extra))])
     print(format_table(headers, rows))
     for name in ("macro", "weighted", "micro"):

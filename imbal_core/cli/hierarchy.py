@@ -9,8 +9,9 @@ from ..hierarchy import (
     from_supercategories, merged_coco, merged_labels_csv, merged_yolo_zip, read_mapping, resolve_merges,
     suggest_merges, what_if,
 )
+from ..cube import is_count_source
 from ..io._files import write_bytes
-from ._common import add_input_arguments, format_table, load_dataset, print_json
+from ._common import add_input_arguments, add_lake_arguments, format_table, load_dataset, print_json
 
 OUT_FORMATS = ("coco", "yolo", "labels")
 
@@ -20,6 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Suggest merging classes below a minimum into their parent (COCO supercategory or "
                                    "a mapping), show the long tail before and after, and write the merged export.")
     add_input_arguments(p)
+    add_lake_arguments(p)
     p.add_argument("--mapping", metavar="FILE", help="parents from a CSV (child,parent) or YAML mapping instead of "
                                                      "the export's supercategories")
     p.add_argument("--min-instances", type=int, default=50, metavar="N", help="the minimum a class should reach (default 50)")
@@ -55,6 +57,9 @@ def _out_format(args: argparse.Namespace) -> str:
 def run(args: argparse.Namespace) -> int:
     merges = _merges(args)
     dataset = load_dataset(args)
+    if args.out and is_count_source(dataset):
+        raise dataset.unavailable("Writing the merged export (`--out`)",
+                                  "it rewrites the export's annotations, which a lake does not keep")
     hierarchy = read_mapping(args.mapping, dataset) if args.mapping else from_supercategories(dataset)
     critical = None if args.critical is None else [n.strip() for n in args.critical.split(",") if n.strip()]
     suggestions = suggest_merges(dataset, hierarchy, args.min_instances, critical=critical)
@@ -78,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     if not hierarchy:
         print("No class has a parent: give --mapping FILE (CSV child,parent or YAML).")
         return 0
-    rows = [[r["category"], r["parent"], r["instances"], r["merged_instances"], "yes" if r["suggested"] else "", r["reason"]]
+    rows = [[r["class"], r["parent"], r["instances"], r["merged_instances"], "yes" if r["suggested"] else "", r["reason"]]
             for r in suggestions.table.to_pylist() if r["below"]]
     print(f"{len(rows)} class{'' if len(rows) == 1 else 'es'} below {args.min_instances:,} instances:")
     if rows:

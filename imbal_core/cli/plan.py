@@ -11,6 +11,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from ..cube import RowsUnavailable
 from ..io._files import write_bytes
 from ..plan import (DESCRIPTIONS, STRATEGIES, build_document, default_split, default_strategy, fit_weights, incidence,
                     make_spec, parse_counts, plan_for_dataset, read_targets, repeat_factor_weights, solve, weights_csv,
@@ -18,7 +19,7 @@ from ..plan import (DESCRIPTIONS, STRATEGIES, build_document, default_split, def
 from ..plan.reach import TOLERANCE
 from ..plan.spec import check_target_classes
 from ..report import safe_text
-from ._common import add_input_arguments, format_table, load_dataset, print_json
+from ._common import add_input_arguments, add_lake_arguments, format_table, load_dataset, print_json
 
 _OUTPUTS = {".json": "the complete plan (JSON)", ".md": "the one-page summary (Markdown)", ".csv": "one row per class"}
 _WEIGHTS = (".parquet", ".csv")
@@ -32,6 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "--floor, total --budget), from an export or from --counts; with an export, also per-image "
                     f"sampling weights. Strategies — {strategies}.")
     add_input_arguments(p, paths_required=False)
+    add_lake_arguments(p)
     p.add_argument("--counts", metavar="TEXT", help='per-class counts instead of an export: "Car=6000,Pedestrian=2500"')
     p.add_argument("--budget", metavar="N", help="effective samples per epoch, summed over classes (default: the current total)")
     p.add_argument("--cap", default="5", metavar="X", help="the most a class may be oversampled (default 5)")
@@ -88,9 +90,15 @@ def run(args: argparse.Namespace) -> int:
             spec = replace(spec, strategy=default_strategy(dataset))
         split = default_split(dataset) if args.split is None else args.split
         plan = plan_for_dataset(dataset, spec, split)
-        inc = incidence(dataset, split, spec.unit)
-        weights = fit_weights(inc, plan)
-        alternative = repeat_factor_weights(inc, plan, spec.threshold if args.threshold else None)
+        try:
+            inc = incidence(dataset, split, spec.unit)
+        except RowsUnavailable as exc:  # a lake whose per-image rows do not fit --memory: the class-level plan stands
+            if args.weights:
+                raise
+            print(f"warning: per-image weights skipped: {exc}", file=sys.stderr)
+        else:
+            weights = fit_weights(inc, plan)
+            alternative = repeat_factor_weights(inc, plan, spec.threshold if args.threshold else None)
         critical = dataset.critical_classes if critical is None else critical
     doc = build_document(plan, weights=weights, alternative=alternative, epochs=args.epochs, seed=args.seed,
                          critical=critical or ())

@@ -148,7 +148,7 @@ def run_set(args: argparse.Namespace) -> int:
         ws.update_project(args.project, window_days=args.window, workdays=args.workdays)
     saved = ws.set_targets(args.project, targets, replace=args.replace)
     data = ws.load(args.project)
-    known = set(data.totals.column("category").to_pylist())
+    known = set(data.totals.column("class").to_pylist())
     unknown = [t.category for t in targets if known and t.category not in known]
     if unknown:
         print(f"note: {', '.join(map(repr, unknown))} is not a class of any ingested export "

@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
           + (f"; wrote {args.output}" if args.output else ""))
     if selection.classes.num_rows:
         print(format_table(["class", "still needed", "share", "selected", "candidates"],
-                           [[r["category"], r["remaining"], r["share"], r["selected"], r["candidates"]]
+                           [[r["class"], r["remaining"], r["share"], r["selected"], r["candidates"]]
                             for r in selection.classes.to_pylist()]))
     if not args.output:
         print(format_table(["rank", "file", "score", "predicted", "reason"],

@@ -99,7 +99,7 @@ def _run(args: argparse.Namespace, dataset) -> int:
     print("\nPer-class instance share by split:")
     by = {}
     for r in result.classes.to_pylist():
-        by.setdefault(r["category"], {"whole": r["whole_instance_share"]})[r["split"]] = r["instance_share"]
+        by.setdefault(r["class"], {"whole": r["whole_instance_share"]})[r["split"]] = r["instance_share"]
     rows = [[c, *[_pct(v[s]) for s in result.names], _pct(v["whole"])] for c, v in sorted(by.items(), key=lambda kv: -kv[1]["whole"])]
     print(format_table(["class", *result.names, "whole"], rows))
     print()

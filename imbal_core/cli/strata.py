@@ -6,7 +6,7 @@ import math
 
 from ..longtail import pixel_source, unit_label
 from ..strata import DEFAULT_MAX_VALUES, hidden_subgroups
-from ._common import add_input_arguments, format_table, load_dataset, print_json, report_lines
+from ._common import add_input_arguments, add_lake_arguments, format_table, load_dataset, print_json, report_lines
 from ._options import option_names
 
 #: Library parameters -> this command's options, for messages.
@@ -20,6 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Cross the classes with one condition or a pair, test independence (chi-square, Cramér's V) and "
                     "list the cells where a class is far below its expected share, ranked, critical classes first.")
     add_input_arguments(p)
+    add_lake_arguments(p)
     p.add_argument("--by", required=True, metavar="COND[,COND2]",
                    help="one condition, or two separated by a comma (as imbal names it, time_of_day, or as the export "
                         "does, 'Time of day')")

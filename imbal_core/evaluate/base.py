@@ -24,7 +24,7 @@ from ..types import Task
 from ._common import Averages, ConfusionMatrix
 
 #: The per-class entries of the JSON form, in order (null where not applicable or undefined).
-CLASS_FIELDS = ("name", "critical", "support", "predicted", "tp", "fp", "fn", "precision", "recall", "f1",
+CLASS_FIELDS = ("class", "critical", "support", "predicted", "tp", "fp", "fn", "precision", "recall", "f1",
                 "ap", "ap50", "ap75", "ar", "pr_auc", "iou")
 
 

@@ -2,8 +2,8 @@
 
 The ground truth is built from the dataset's annotations as exported
 (:attr:`~imbal_core.Dataset.exported_annotations`: boxes not clipped, boxes wholly outside the
-image kept, export order; ``area``, ``iscrowd``; masks for ``segm`` are read from the COCO
-source files), the results from the matched predictions, so the numbers are pycocotools'
+image kept, export order; ``area``, ``iscrowd``; masks for ``segm`` come from the records the
+COCO reader kept, :attr:`~imbal_core.Dataset.records`), the results from the matched predictions, so the numbers are pycocotools'
 numbers for the original files. Image ids are the export's own ids where they are whole numbers
 (COCOeval breaks score ties by image id, so this keeps its numbers identical to a run on the
 original files); annotation ids are the position in export order + 1 (COCOeval reads id 0 as
@@ -24,12 +24,11 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import msgspec
 import numpy as np
 import pyarrow as pa
 
 from ..dataset import Dataset
-from ..io._files import parse_json, read_bytes
-from ..report import LoadError, LoadReport
 
 log = logging.getLogger(__name__)
 
@@ -230,36 +229,46 @@ def _int(value: Any) -> int | None:
 
 
 def _segmentations(dataset: Dataset, source_ids: list[str], image_of: np.ndarray) -> list[Any]:
-    """The segmentation of each annotation (by its ``source_id`` and dense image id), read again
-    from the COCO source files."""
-    if dataset.format != "coco" or not dataset.sources:
-        raise ValueError(f"Mask evaluation needs COCO ground truth with segmentations; this dataset is {dataset.format}.")
-    by_file: list[dict[str, Any]] = []
-    ranges: list[int] = []
-    for source in dataset.sources:
-        doc = parse_json(read_bytes(source), source, LoadReport())
-        if not isinstance(doc, dict):
-            raise LoadError(f"{source}: not a COCO instances file.", file=source)
-        seen: set[int] = set()  # the images the reader kept: whole-number ids, first occurrence
-        for rec in doc.get("images") or []:
-            image_id = rec.get("id") if isinstance(rec, dict) else None
-            if isinstance(image_id, str) and image_id.strip().lstrip("-").isdigit():
-                image_id = int(image_id)
-            if isinstance(image_id, int) and not isinstance(image_id, bool):
-                seen.add(image_id)
-        ranges.append(len(seen))
-        segs = {}
-        for i, rec in enumerate(doc.get("annotations") or []):
-            if isinstance(rec, dict):
-                segs[str(rec.get("id", f"annotations[{i}]"))] = rec.get("segmentation")
-        by_file.append(segs)
-    bounds = np.cumsum(ranges)
-    file_of = np.minimum(np.searchsorted(bounds, np.asarray(image_of, dtype=np.int64), side="right"), len(by_file) - 1)
+    """The segmentation of each annotation (by its ``source_id`` and dense image id), from the
+    records the COCO reader kept (:attr:`~imbal_core.Dataset.records`); the file is not read again."""
+    import msgspec
+
+    from ..source_records import decode
+
+    records = dataset.records
+    if dataset.format != "coco" or records is None:
+        why = (f"this dataset is {dataset.format}" if dataset.format != "coco" else
+               "this dataset holds no COCO records (built by hand? load the export with imbal_core.load)")
+        raise ValueError(f"Mask evaluation needs COCO ground truth with segmentations; {why}.")
+    images = records.images
+    rows = images.column("row").to_numpy()
+    file_of_row = np.zeros(dataset.num_images, np.int64)
+    file_of_row[rows[rows >= 0]] = images.column("file").to_numpy()[rows >= 0]
+    anns = records.annotations
+    texts = anns.column("record")
+    where: dict[tuple[int, str], int] = {}  # (file, source id) -> record; a repeated id: the last one
+    for k, key in enumerate(zip(anns.column("file").to_pylist(), anns.column("source_id").to_pylist())):
+        where[key] = k
+    segmentation = msgspec.json.Decoder(_Segmentation)
     out = []
-    for source_id, file in zip(source_ids, file_of.tolist()):
-        seg = by_file[file].get(source_id)
+    for source_id, image in zip(source_ids, np.asarray(image_of, dtype=np.int64).tolist()):
+        k = where.get((int(file_of_row[image]), source_id))
+        seg = None
+        if k is not None:
+            text = texts[k].as_py()
+            try:
+                seg = segmentation.decode(text).segmentation
+            except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):  # not an object, or text msgspec refuses
+                rec = decode(text)
+                seg = rec.get("segmentation") if isinstance(rec, dict) else None
         out.append(seg if isinstance(seg, (list, dict)) and seg else None)
     return out
+
+
+class _Segmentation(msgspec.Struct):
+    """The one field of an annotation record mask evaluation reads (the rest is skipped, not decoded)."""
+
+    segmentation: Any = None
 
 
 def results(rows: pa.Table, image_ids: np.ndarray, iou_type: IouType) -> list[dict[str, Any]]:

@@ -34,7 +34,7 @@ SLICE_METRICS = ("recall", "precision", "f1", "iou", "ap", "ap50", "pr_auc")
 
 @dataclass(frozen=True, eq=False)
 class SliceTable:
-    """One row per (value, class): ``value``, ``name``, ``category_id``, ``images`` (evaluated
+    """One row per (value, class): ``value``, ``class``, ``category_id``, ``images`` (evaluated
     images with that value), ``support``, ``predicted``, ``tp``, ``fp``, ``fn``, ``precision``,
     ``recall``, ``f1``, ``iou``, ``ap``, ``ap50``, ``pr_auc`` (null where not applicable),
     ``small_support``. Values appear in order of images, most first."""
@@ -55,14 +55,14 @@ class SliceTable:
         if metric not in SLICE_METRICS:
             raise ValueError(f"`metric` must be one of {list(SLICE_METRICS)}. Got {metric!r} instead.")
         df = self.table.to_pandas()
-        out = df.pivot(index="name", columns="value", values=metric)
-        names = list(dict.fromkeys(df["name"]))
+        out = df.pivot(index="class", columns="value", values=metric)
+        names = list(dict.fromkeys(df["class"]))
         return out.reindex(index=names, columns=list(self.values))
 
     def support_pivot(self):
         df = self.table.to_pandas()
-        names = list(dict.fromkeys(df["name"]))
-        return df.pivot(index="name", columns="value", values="support").reindex(index=names, columns=list(self.values))
+        names = list(dict.fromkeys(df["class"]))
+        return df.pivot(index="class", columns="value", values="support").reindex(index=names, columns=list(self.values))
 
     def to_dict(self) -> list[dict[str, Any]]:
         rows = self.table.drop_columns(["category_id"]).to_pylist()
@@ -116,7 +116,7 @@ def by_condition(evaluation: EvaluationBase, dataset: Dataset, by: str, *, min_s
     images_per_value = np.bincount(codes[evaluated], minlength=V) if len(evaluated) else np.zeros(V, np.int64)
     ranked_cols = _ranked(evaluation, codes, evaluated, V, C) if ranked else {}
     order = np.argsort(-images_per_value, kind="stable")
-    rows: dict[str, list] = {k: [] for k in ("value", "name", "category_id", "images", "support", "predicted", "tp", "fp",
+    rows: dict[str, list] = {k: [] for k in ("value", "class", "category_id", "images", "support", "predicted", "tp", "fp",
                                              "fn", *SLICE_METRICS, "small_support")}
     is_pixels = evaluation.task == "segmentation"
     for v in order.tolist():
@@ -125,7 +125,7 @@ def by_condition(evaluation: EvaluationBase, dataset: Dataset, by: str, *, min_s
         iou = divide(tp, tp + fp + fn) if is_pixels else np.full(C, np.nan)
         for c in range(C):
             rows["value"].append(values[v])
-            rows["name"].append(names[c])
+            rows["class"].append(names[c])
             rows["category_id"].append(c)
             rows["images"].append(int(images_per_value[v]))
             rows["support"].append(tp[c] + fn[c])
@@ -140,7 +140,7 @@ def by_condition(evaluation: EvaluationBase, dataset: Dataset, by: str, *, min_s
     count_type = pa.int64() if integer else pa.float64()
     table = pa.table({
         "value": pa.array(rows["value"], pa.string()),
-        "name": pa.array(rows["name"], pa.string()),
+        "class": pa.array(rows["class"], pa.string()),
         "category_id": pa.array(rows["category_id"], pa.int32()),
         "images": pa.array(rows["images"], pa.int64()),
         **{k: pa.array(rows[k], count_type) for k in ("support", "predicted", "tp", "fp", "fn")},
@@ -208,7 +208,7 @@ def gaps(slices: SliceTable, metric: str = "recall", limit: int = 3) -> list[Gap
     found = []
     df = slices.table.to_pandas()
     df = df[(df["support"] > 0) & df[metric].notna()]
-    for name, group in df.groupby("name", sort=False):
+    for name, group in df.groupby("class", sort=False):
         if len(group) < 2:
             continue
         hi, lo = group.loc[group[metric].idxmax()], group.loc[group[metric].idxmin()]

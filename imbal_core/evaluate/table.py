@@ -3,7 +3,7 @@
 Columns (one row per class of the dataset, in ``category_id`` order, then any class only the
 predictions name; null where a metric does not apply to the task or is undefined):
 
-``name``, ``category_id`` (null for a class only the predictions name), ``critical``;
+``class``, ``category_id`` (null for a class only the predictions name), ``critical``;
 ``support`` (ground truth: images, instances or pixels), ``predicted``, ``tp``, ``fp``, ``fn``;
 ``precision``, ``recall``, ``f1``;
 ``pr_auc`` (classification, average precision one-vs-rest); ``ap`` (COCO AP, IoU 0.50:0.95),
@@ -59,7 +59,7 @@ def class_table(classes: Dataset | Sequence[str], counts: PerClass, *, extra: Se
     integer = all(np.asarray(a).dtype.kind in "iub" for a in (counts.support, counts.predicted, counts.tp))
     count_type = pa.int64() if integer else pa.float64()
     columns = {
-        "name": categories.column("name"),
+        "class": categories.column("name"),
         "category_id": categories.column("category_id"),
         "critical": categories.column("critical"),
         "support": pa.array(counts.support, count_type),
@@ -88,7 +88,7 @@ def select_images(dataset: Dataset, split: str | Sequence[str] | None) -> np.nda
 
 def frequency_order(classes: pa.Table) -> list[str]:
     """Class names by support, most frequent first (ties by name): the long tail reads left to right."""
-    rows = sorted(zip(classes.column("name").to_pylist(), classes.column("support").to_pylist()),
+    rows = sorted(zip(classes.column("class").to_pylist(), classes.column("support").to_pylist()),
                   key=lambda r: (-(r[1] or 0), r[0]))
     return [name for name, _ in rows]
 
@@ -98,7 +98,7 @@ def rare_classes(classes: pa.Table, ratio: float = 20.0) -> list[str]:
     support = np.asarray(classes.column("support").to_numpy(zero_copy_only=False), dtype=np.float64)
     if not len(support) or not support.max():
         return []
-    names = classes.column("name").to_pylist()
+    names = classes.column("class").to_pylist()
     return [n for n, s in zip(names, support) if 0 < s * ratio <= support.max()]
 
 
@@ -116,11 +116,11 @@ def per_class_frame(evaluation: EvaluationBase, order: Sequence[str] | None = No
     import pandas as pd
 
     metrics = [m for m in TASK_METRICS[evaluation.task] if evaluation.classes.column(m).null_count < evaluation.classes.num_rows]
-    df = evaluation.classes.select(["name", "critical", "support", "predicted", "tp", "fp", "fn", *metrics]).to_pandas()
-    df = df.set_index("name").loc[list(order) if order is not None else frequency_order(evaluation.classes)].reset_index()
+    df = evaluation.classes.select(["class", "critical", "support", "predicted", "tp", "fp", "fn", *metrics]).to_pandas()
+    df = df.set_index("class").loc[list(order) if order is not None else frequency_order(evaluation.classes)].reset_index()
     extra = []
     for label, avg in (("macro average", evaluation.macro), ("weighted average", evaluation.weighted)):
-        row = {"name": label, "critical": False, **{k: df[k].sum() for k in ("support", "predicted", "tp", "fp", "fn")}}
+        row = {"class": label, "critical": False, **{k: df[k].sum() for k in ("support", "predicted", "tp", "fp", "fn")}}
         row.update({k: getattr(avg, k) for k in ("precision", "recall", "f1") if k in metrics})
         for m in metrics:  # AP, PR AUC, IoU: averaged the same way over the classes that define them
             if m not in row:

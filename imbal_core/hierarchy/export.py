@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import io
 import zipfile
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Any, Mapping
 
+import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..dataset import Dataset
 from ..downloads import csv_bytes, json_bytes
+from ..source_records import Unreadable, decode, raw, write_document
 from .merge import apply_merges, resolve_merges
 
 
@@ -28,24 +30,28 @@ def mapping_csv(merges: Mapping[str, str]) -> bytes:
 def merged_coco(dataset: Dataset, merges: Mapping[str, str]) -> bytes:
     """The export as COCO JSON with the merges applied.
 
-    A dataset read from one COCO file is rewritten from that file, so everything in it
-    (segmentations, extra fields, the records the reader reported) is kept and only categories
-    change. Any other dataset is written from its tables: images (with ``split`` and conditions as
-    fields), boxes, areas and ``iscrowd`` — masks of non-COCO formats are not carried over.
+    A dataset read from one COCO file is rewritten from the records its reader kept
+    (:attr:`~imbal_core.Dataset.records`; the file is not read again), so everything the file
+    held (segmentations, extra fields, the records the reader reported) is kept and only
+    categories change. Any other dataset is written from its tables: images (with ``split`` and
+    conditions as fields), boxes, areas and ``iscrowd`` — masks of non-COCO formats are not
+    carried over.
     """
     resolved = resolve_merges(dataset, merges)
-    if dataset.format == "coco" and len(dataset.sources) == 1 and Path(dataset.sources[0]).is_file():
-        return _rewrite_coco(dataset, merges, resolved)
+    if dataset.format == "coco" and dataset.records is not None and dataset.records.files == 1:
+        try:
+            return _rewrite_coco(dataset, merges, resolved)
+        except Unreadable:  # a part the fast path never read (a deep `info`): written from the tables
+            pass
     merged = apply_merges(dataset, merges)
     return json_bytes(_coco_from_tables(merged), indent=None)
 
 
 def _rewrite_coco(dataset: Dataset, merges: Mapping[str, str], resolved: dict[str, str]) -> bytes:
-    from ..io._files import parse_json, read_bytes
-    from ..report import LoadReport
-
-    path = dataset.sources[0]
-    doc = parse_json(read_bytes(path), path, LoadReport())
+    """The one source file again, from its kept records: only the categories and the
+    ``category_id`` of annotations of merged classes change (those records alone are decoded)."""
+    records = dataset.records
+    doc = records.document(0)
     names = dataset.class_names
     source_of = dict(zip(names, dataset.categories.column("source_id").to_pylist()))
     categories = [c for c in doc.get("categories") or [] if isinstance(c, dict)]
@@ -67,10 +73,37 @@ def _rewrite_coco(dataset: Dataset, merges: Mapping[str, str], resolved: dict[st
             if str(c.get("id")) == str(source_of[child]) and str(c.get("name")) == child:
                 old_ids[c.get("id")] = target_id[target]
     doc["categories"] = [c for c in categories if str(c.get("name")) not in resolved]
-    for ann in doc.get("annotations") or []:
-        if isinstance(ann, dict) and ann.get("category_id") in old_ids:
-            ann["category_id"] = old_ids[ann["category_id"]]
-    return json_bytes(doc, indent=None)
+    images = [raw(t) for t in records.images.column("record").to_pylist()]
+    return write_document(doc, images, _remapped(records.annotations.column("record"), old_ids))
+
+
+class _CategoryOf(msgspec.Struct):
+    category_id: Any = None
+
+
+def _remapped(texts: pa.ChunkedArray, old_ids: dict[Any, Any]) -> list[Any]:
+    """Annotation records with ``category_id`` remapped by ``old_ids``; the others as they are."""
+    category_of = msgspec.json.Decoder(_CategoryOf)
+    out: list[Any] = []
+    for text in texts.to_pylist():
+        try:
+            category = category_of.decode(text).category_id
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):  # not an object, or text msgspec refuses
+            rec = decode(text)
+            category = rec.get("category_id") if isinstance(rec, dict) else None
+        if not old_ids or not _hashable(category) or category not in old_ids:
+            out.append(raw(text))
+            continue
+        rec = decode(text)
+        rec["category_id"] = old_ids[category]
+        out.append(rec)
+    return out
+
+
+def _hashable(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
 
 
 def _coco_from_tables(dataset: Dataset) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pyarrow as pa
 
+from ..cube import is_count_source
 from ..dataset import Dataset, validate
 from ..longtail import DEFAULT_HEAD_SHARE, LongTail, Unit, long_tail
 
@@ -56,7 +57,8 @@ def apply_merges(dataset: Dataset, merges: Mapping[str, str]) -> Dataset:
     """A copy of ``dataset`` with each merged class's annotations relabelled to its target.
 
     Merged classes disappear; a target that is not a class yet is appended (``supercategory`` =
-    the parent's name, ``critical`` when a merged class was). Images are unchanged.
+    the parent's name, ``critical`` when a merged class was). Images are unchanged. A lake
+    gives a relabelled view of its image x class incidence (read into memory when it fits).
     """
     resolved = resolve_merges(dataset, merges)
     if not resolved:
@@ -90,19 +92,26 @@ def apply_merges(dataset: Dataset, merges: Mapping[str, str]) -> Dataset:
         "supercategory": pa.array(new_supers, pa.string()),
         "critical": pa.array(new_critical, pa.bool_()),
     }, schema=cats.schema)
-    anns = dataset.annotations
-    old = anns.column("category_id").to_numpy()
-    idx = anns.schema.get_field_index("category_id")
-    anns = anns.set_column(idx, anns.schema.field(idx), pa.array(remap[old] if len(old) else old.astype(np.int32)))
+    if is_count_source(dataset):
+        return dataset.relabelled(remap, categories)
+    anns = _relabel(dataset.annotations, remap)
+    # The boxes counting leaves out (read back for evaluation) are relabelled the same way.
+    uncounted = None if dataset.uncounted is None else _relabel(dataset.uncounted, remap)
     validate(dataset.images, anns, categories)
-    return replace(dataset, categories=categories, annotations=anns, key=None)
+    return replace(dataset, categories=categories, annotations=anns, uncounted=uncounted, key=None)
+
+
+def _relabel(table: pa.Table, remap: np.ndarray) -> pa.Table:
+    old = table.column("category_id").to_numpy()
+    idx = table.schema.get_field_index("category_id")
+    return table.set_column(idx, table.schema.field(idx), pa.array(remap[old] if len(old) else old.astype(np.int32)))
 
 
 @dataclass(frozen=True)
 class WhatIf:
     """Counts and long-tail metrics before and after a set of merges.
 
-    ``changes``: one row per class of either side: ``category``, ``before``, ``after`` (0 when the
+    ``changes``: one row per class of either side: ``class``, ``before``, ``after`` (0 when the
     class is gone or new) and ``merged_into`` (its target, for a merged class).
     """
 
@@ -129,11 +138,11 @@ def what_if(dataset: Dataset, merges: Mapping[str, str], unit: Unit = "instances
     merged = apply_merges(dataset, merges)
     before = long_tail(dataset, unit, head_share=head_share)
     after = long_tail(merged, unit, head_share=head_share)
-    b = dict(zip(before.classes.column("category").to_pylist(), before.classes.column("count").to_pylist()))
-    a = dict(zip(after.classes.column("category").to_pylist(), after.classes.column("count").to_pylist()))
-    order = list(dict.fromkeys([*after.classes.column("category").to_pylist(), *b]))
+    b = dict(zip(before.classes.column("class").to_pylist(), before.classes.column("count").to_pylist()))
+    a = dict(zip(after.classes.column("class").to_pylist(), after.classes.column("count").to_pylist()))
+    order = list(dict.fromkeys([*after.classes.column("class").to_pylist(), *b]))
     changes = pa.table({
-        "category": pa.array(order, pa.string()),
+        "class": pa.array(order, pa.string()),
         "before": pa.array([b.get(n, 0.0) for n in order], pa.float64()),
         "after": pa.array([a.get(n, 0.0) for n in order], pa.float64()),
         "merged_into": pa.array([resolved.get(n) for n in order], pa.string()),

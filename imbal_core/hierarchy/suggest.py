@@ -21,17 +21,17 @@ from .merge import _target_of
 
 
 def roll_up(dataset: Dataset, hierarchy: Hierarchy, unit: Unit = "instances") -> pa.Table:
-    """One row per class with its parent: ``parent`` (null when it has none), ``category``, ``count``.
+    """One row per class with its parent: ``parent`` (null when it has none), ``class``, ``count``.
 
     Counts are in ``unit``; ``images`` for a parent is not the sum of its children (an image may
     hold several), so use :func:`parent_images` for the parent's distinct images.
     """
     lt = long_tail(dataset, unit) if unit in available_units(dataset) else long_tail(dataset, "instances")
-    names = lt.classes.column("category").to_pylist()
+    names = lt.classes.column("class").to_pylist()
     counts = lt.classes.column("count").to_pylist()
     return pa.table({
         "parent": pa.array([hierarchy.parents.get(n) for n in names], pa.string()),
-        "category": pa.array(names, pa.string()),
+        "class": pa.array(names, pa.string()),
         "count": pa.array(counts, pa.float64()),
     })
 
@@ -53,7 +53,7 @@ def parent_images(dataset: Dataset, hierarchy: Hierarchy) -> dict[str, int]:
 
 @dataclass(frozen=True)
 class MergeSuggestions:
-    """Every class with a parent: ``category``, ``parent``, ``target`` (the class it would join),
+    """Every class with a parent: ``class``, ``parent``, ``target`` (the class it would join),
     ``instances``, ``target_instances`` (the target's own, 0 when it is a new class),
     ``merged_instances`` (for a class below the minimum: the target's own plus every sparse
     sibling, merged; null otherwise), ``below`` (under the minimum),
@@ -65,7 +65,7 @@ class MergeSuggestions:
     def merges(self) -> dict[str, str]:
         """The suggested merges: child -> parent."""
         rows = self.table.filter(self.table.column("suggested")).to_pylist()
-        return {r["category"]: r["parent"] for r in rows}
+        return {r["class"]: r["parent"] for r in rows}
 
     @property
     def below_count(self) -> int:
@@ -103,7 +103,7 @@ def suggest_merges(dataset: Dataset, hierarchy: Hierarchy, min_instances: int = 
     if isinstance(min_instances, bool) or not isinstance(min_instances, (int, np.integer)) or min_instances < 1:
         raise ValueError(f"`min_instances` must be a whole number of at least 1. Got {min_instances!r} instead.")
     totals = class_totals(dataset)
-    count = dict(zip(totals.column("category").to_pylist(), totals.column("instances").to_pylist()))
+    count = dict(zip(totals.column("class").to_pylist(), totals.column("instances").to_pylist()))
     names = dataset.class_names
     keep = set(dataset.critical_classes if critical is None else critical)
     sparse_by_target: dict[str, list[str]] = {}
@@ -111,7 +111,7 @@ def suggest_merges(dataset: Dataset, hierarchy: Hierarchy, min_instances: int = 
         target = _target_of(parent, names)
         if count[child] < min_instances and target != child and child not in keep:
             sparse_by_target.setdefault(target, []).append(child)
-    rows: dict[str, list] = {k: [] for k in ("category", "parent", "target", "instances", "target_instances",
+    rows: dict[str, list] = {k: [] for k in ("class", "parent", "target", "instances", "target_instances",
                                             "merged_instances", "below", "suggested", "reason")}
     for child in sorted(hierarchy.parents, key=lambda n: (count[n], n)):
         parent = hierarchy.parents[child]
@@ -132,13 +132,13 @@ def suggest_merges(dataset: Dataset, hierarchy: Hierarchy, min_instances: int = 
             suggested, reason = True, f"{joins} {target!r}: {merged:,} instances with its sparse siblings"
         else:
             suggested, reason = False, f"{target!r} would still have only {merged:,} instances"
-        for key, value in (("category", child), ("parent", parent), ("target", target), ("instances", count[child]),
+        for key, value in (("class", child), ("parent", parent), ("target", target), ("instances", count[child]),
                            ("target_instances", own), ("merged_instances", merged if below and target != child else None),
                            ("below", below),
                            ("suggested", suggested), ("reason", reason)):
             rows[key].append(value)
     table = pa.table({
-        "category": pa.array(rows["category"], pa.string()), "parent": pa.array(rows["parent"], pa.string()),
+        "class": pa.array(rows["class"], pa.string()), "parent": pa.array(rows["parent"], pa.string()),
         "target": pa.array(rows["target"], pa.string()), "instances": pa.array(rows["instances"], pa.int64()),
         "target_instances": pa.array(rows["target_instances"], pa.int64()),
         "merged_instances": pa.array(rows["merged_instances"], pa.int64()),

@@ -20,6 +20,10 @@ import pyarrow.compute as pc
 from ..dataset import IMAGE_SCHEMA, condition_name
 from ..report import LoadReport
 
+#: Columns of the count tables (cube, long tail, strata, lake) beside the conditions: a condition
+#: may not take one of these names, or a table would hold two columns of one name.
+RESERVED_NAMES = frozenset({"class", "category", "images", "instances", "pixels", "source", "area"})
+
 MAX_CONDITION_VALUES = 1000
 MAX_VALUE_LENGTH = 64
 MIN_IMAGES_FOR_ID_RULE = 20
@@ -76,6 +80,11 @@ def pick_conditions(
         if name in IMAGE_SCHEMA.names or name in out:
             report.add(file, raw_name, "condition_ignored",
                        f"field `{raw_name}` would be the column `{name}`, which already exists", "ignored")
+            continue
+        if name in RESERVED_NAMES:
+            report.add(file, raw_name, "condition_ignored",
+                       f"field `{raw_name}` would be the column `{name}`, a name the result tables use "
+                       "(rename it in the export or the sidecar)", "ignored")
             continue
         if isinstance(values, pa.ChunkedArray):
             values = values.combine_chunks()

@@ -47,6 +47,7 @@ import math
 import os
 import re
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -86,7 +87,32 @@ def read_yolo(paths: Sequence[str | Path], report: LoadReport | None = None, *, 
     False keeps every box normalised (faster on slow disks).
     """
     report = report if report is not None else LoadReport()
-    return _assemble([resolve(Path(p), report) for p in paths], report, sizes)
+    sources = [resolve(Path(p), report) for p in paths]
+    return replace(_assemble(sources, report, sizes), origin=_origin([s.file for s in sources]))
+
+
+def _origin(files: list[str]) -> dict[str, Any] | None:
+    """Where the export is laid out (:attr:`Dataset.origin`), for writers of YOLO files: of the
+    first input that is a data.yaml or a folder, ``root`` (the folder image ids are relative to)
+    and ``data_yaml`` (the YAML as read, None without one); ``inputs``: how many such inputs."""
+    from ._files import parse_yaml
+    from ._yolo_layout import YAML_SUFFIXES, _base, _find_yaml
+
+    inputs = [Path(f) for f in files if Path(f).suffix.lower() in YAML_SUFFIXES or Path(f).is_dir()]
+    if not inputs:
+        return None
+    path = inputs[0]
+    yaml_path = _find_yaml(path) if path.is_dir() else path
+    root, doc = os.path.normpath(path), None
+    if yaml_path is not None:
+        try:
+            doc = parse_yaml(decode_text(read_bytes(yaml_path), yaml_path, LoadReport()), yaml_path)
+        except LoadError:
+            doc = None
+        doc = doc if isinstance(doc, dict) else None
+        base = _base(doc, yaml_path, LoadReport()) if doc is not None else yaml_path.parent
+        root = os.path.normpath(base)
+    return {"root": root, "data_yaml": doc, "inputs": len(inputs)}
 
 
 # --------------------------------------------------------------------------- reading the labels

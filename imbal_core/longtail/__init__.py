@@ -43,11 +43,13 @@ from .counts import _check_where, _subset_mask, _with_box_areas, class_split_cou
 from .groups import GROUPS, LVIS, FrequencyThresholds, Group
 from .metrics import (DEFAULT_HEAD_SHARE, TailMetrics, _check_share, _present, effective_classes, entropy, evenness,
                       gini, head_tail, imbalance_ratio, lorenz_curve, tail_metrics)
+from .subsets import MAX_SUBSET_VALUES, subset_choices
 from .tail import LongTail, long_tail
 from .units import UNITS, PixelSource, Unit, _box_areas, available_units, pixel_source, unit_label
 
 __all__ = [
     "DEFAULT_HEAD_SHARE", "GROUPS", "LVIS", "UNITS", "FrequencyThresholds", "Group", "LongTail", "PixelSource",
     "TailMetrics", "Unit", "available_units", "class_split_counts", "effective_classes", "entropy", "evenness",
-    "gini", "head_tail", "imbalance_ratio", "long_tail", "lorenz_curve", "pixel_source", "tail_metrics", "unit_label",
+    "gini", "head_tail", "imbalance_ratio", "long_tail", "lorenz_curve", "pixel_source", "subset_choices", "tail_metrics",
+    "unit_label", "MAX_SUBSET_VALUES",
 ]

@@ -43,7 +43,7 @@ def _subset_mask(table: pa.Table, where: dict[str, tuple[str, ...]]) -> pa.Array
 
 
 def class_split_counts(dataset: Dataset, where: Mapping[str, Sequence[str]] | None = None) -> pa.Table:
-    """Every declared class x every split: ``category``, ``split``, ``images``, ``instances``, ``pixels``.
+    """Every declared class x every split: ``class``, ``split``, ``images``, ``instances``, ``pixels``.
 
     Zeros are filled (a class absent from a split has a row with 0). ``pixels`` holds mask pixels,
     or box areas for box-only data (see :func:`pixel_source`), null when neither exists.
@@ -57,23 +57,23 @@ def class_split_counts(dataset: Dataset, where: Mapping[str, Sequence[str]] | No
     mask = _subset_mask(table, where)
     if mask is not None:
         table = table.filter(mask)
-    grouped = table.group_by(["split", "category"], use_threads=False).aggregate(
+    grouped = table.group_by(["split", "class"], use_threads=False).aggregate(
         [("images", "sum"), ("instances", "sum"), ("pixels", "sum", pc.ScalarAggregateOptions(min_count=1))]
     )
     cells = {
         (s, c): (i, n, p)
         for s, c, i, n, p in zip(*(grouped.column(k).to_pylist() for k in
-                                   ("split", "category", "images_sum", "instances_sum", "pixels_sum")))
+                                   ("split", "class", "images_sum", "instances_sum", "pixels_sum")))
     }
     if source == "boxes":
         cells = _with_box_areas(dataset, cells, where)
     splits = list(dataset.splits)
     names = dataset.class_names
-    rows: dict[str, list[Any]] = {"category": [], "split": [], "images": [], "instances": [], "pixels": []}
+    rows: dict[str, list[Any]] = {"class": [], "split": [], "images": [], "instances": [], "pixels": []}
     for name in names:
         for split in splits:
             images, instances, pixels = cells.get((split, name), (0, 0, None))
-            rows["category"].append(name)
+            rows["class"].append(name)
             rows["split"].append(split)
             rows["images"].append(int(images))
             rows["instances"].append(int(instances))
@@ -81,7 +81,7 @@ def class_split_counts(dataset: Dataset, where: Mapping[str, Sequence[str]] | No
     if source != "none":  # a class with no data has 0 pixels, not an unknown count
         rows["pixels"] = [0.0 if p is None else p for p in rows["pixels"]]
     return pa.table({
-        "category": pa.array(rows["category"], pa.string()),
+        "class": pa.array(rows["class"], pa.string()),
         "split": pa.array(rows["split"], pa.string()),
         "images": pa.array(rows["images"], pa.int64()),
         "instances": pa.array(rows["instances"], pa.int64()),

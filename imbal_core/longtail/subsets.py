@@ -8,6 +8,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..cube import image_counts, is_count_source
 from ..dataset import Dataset
 
 #: A condition with more values than this is more an identifier than a subset to choose.
@@ -25,7 +26,11 @@ def subset_choices(dataset: Dataset, max_values: int = MAX_SUBSET_VALUES) -> dic
         raise ValueError(f"`max_values` must be a whole number of at least 2. Got {max_values!r} instead.")
     choices = {}
     for condition in dataset.conditions:
-        values = _values(dataset.images.column(condition))
+        if is_count_source(dataset):  # a lake: the values its images have, counted by the engine
+            present = image_counts(dataset, (condition,)).column(condition).to_pylist()
+            values = sorted(v for v in present if v is not None)
+        else:
+            values = _values(dataset.images.column(condition))
         if 1 < len(values) <= max_values:
             choices[condition] = values
     return choices

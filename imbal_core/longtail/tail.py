@@ -24,7 +24,7 @@ from .units import UNITS, PixelSource, Unit, pixel_source, unit_label
 class LongTail:
     """Per-class counts of one unit, their metrics and frequency groups.
 
-    ``classes`` has one row per declared class, largest first: ``category``, ``supercategory``,
+    ``classes`` has one row per declared class, largest first: ``class``, ``supercategory``,
     ``critical``, ``count`` (in ``unit``, over ``split`` or all splits), ``share`` of the total,
     ``ratio_to_largest`` (this count / the largest: 1 for the largest, 0.018 for a class 56x
     smaller), ``rank`` (1 = largest), ``part`` (``head`` / ``tail`` / ``absent``), ``training_images``, ``group``
@@ -56,14 +56,14 @@ class LongTail:
 
     def groups(self) -> dict[Group, list[str]]:
         out: dict[Group, list[str]] = {g: [] for g in GROUPS}
-        for name, group in zip(self.classes.column("category").to_pylist(), self.classes.column("group").to_pylist()):
+        for name, group in zip(self.classes.column("class").to_pylist(), self.classes.column("group").to_pylist()):
             out[group].append(name)
         return out
 
     def absent_from(self) -> dict[str, list[str]]:
         """Split -> classes (with data elsewhere) that have no instance in it."""
         out: dict[str, list[str]] = {s: [] for s in self.splits}
-        for name, splits in zip(*(self.classes.column(k).to_pylist() for k in ("category", "absent_from"))):
+        for name, splits in zip(*(self.classes.column(k).to_pylist() for k in ("class", "absent_from"))):
             for s in splits:
                 out[s].append(name)
         return out
@@ -131,11 +131,11 @@ def long_tail(
     all_images = {n: 0 for n in names}
     for r in rows:
         value = r[unit]
-        per_split[r["category"]][r["split"]] = 0.0 if value is None else float(value)
-        instances_in[r["category"]][r["split"]] = r["instances"]
-        all_images[r["category"]] += r["images"]
+        per_split[r["class"]][r["split"]] = 0.0 if value is None else float(value)
+        instances_in[r["class"]][r["split"]] = r["instances"]
+        all_images[r["class"]] += r["images"]
         if r["split"] == "train":
-            train_images[r["category"]] += r["images"]
+            train_images[r["class"]] += r["images"]
     basis: Literal["train", "all"] = "train" if "train" in splits else "all"
     group_counts = train_images if basis == "train" else all_images
     values = np.array([per_split[n].get(split, 0.0) if split else sum(per_split[n].values()) for n in names])
@@ -154,12 +154,12 @@ def long_tail(
             raise ValueError(f"`critical` names classes the dataset does not have: {unknown}.")
         flagged = {n: n in set(critical) for n in names}
     columns: dict[str, list[Any]] = {k: [] for k in (
-        "category", "supercategory", "critical", "count", "share", "ratio_to_largest", "rank", "part",
+        "class", "supercategory", "critical", "count", "share", "ratio_to_largest", "rank", "part",
         "training_images", "group", "absent_from")}
     split_columns: dict[str, list[float]] = {s: [] for s in splits}
     for rank, i in enumerate(order, start=1):
         name, v = names[i], float(values[i])
-        columns["category"].append(name)
+        columns["class"].append(name)
         columns["supercategory"].append(supercategory[name])
         columns["critical"].append(bool(flagged[name]))
         columns["count"].append(v)
@@ -174,7 +174,7 @@ def long_tail(
         for s in splits:
             split_columns[s].append(per_split[name].get(s, 0.0))
     table = pa.table({
-        "category": pa.array(columns["category"], pa.string()),
+        "class": pa.array(columns["class"], pa.string()),
         "supercategory": pa.array(columns["supercategory"], pa.string()),
         "critical": pa.array(columns["critical"], pa.bool_()),
         "count": pa.array(columns["count"], pa.float64()),

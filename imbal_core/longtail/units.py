@@ -9,6 +9,7 @@ from typing import Literal
 
 import numpy as np
 
+from ..cube import cube, is_count_source
 from ..dataset import Dataset
 from ..types import UNITS, Unit
 
@@ -18,10 +19,18 @@ PixelSource = Literal["masks", "boxes", "none"]
 
 def pixel_source(dataset: Dataset) -> PixelSource:
     """``masks`` when annotations carry pixel counts, ``boxes`` when they carry boxes of images of
-    known size (box area stands in), else ``none`` (classification, or only normalised boxes)."""
-    anns = dataset.annotations
+    known size (box area stands in), else ``none`` (classification, or only normalised boxes).
+
+    A lake keeps no boxes: there ``pixels`` is ``masks`` when some annotation has a pixel count
+    (or it has none, of a segmentation task), else ``none``."""
     if dataset.task == "classification":
         return "none"
+    if is_count_source(dataset):
+        if dataset.num_annotations == 0:
+            return "masks" if dataset.task == "segmentation" else "none"
+        totals = cube(dataset, ())
+        return "masks" if totals.column("pixels").null_count < totals.num_rows else "none"
+    anns = dataset.annotations
     if anns.num_rows == 0:
         return "masks" if dataset.task == "segmentation" else "boxes"
     if anns.column("pixels").null_count < anns.num_rows:

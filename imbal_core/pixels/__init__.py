@@ -23,24 +23,24 @@ pixels" can be counted — and later oversampled.
 Parts, one idea each:
     :mod:`.areas`           the area arithmetic: pycocotools' RLE area in chunks (:func:`rle_areas`), the
                             vectorised polygon and run-length areas over Arrow columns
-    :mod:`.segmentations`   reading a COCO file's segmentations into Arrow columns (:func:`read_segmentations`)
     :mod:`.counts`          pixels per annotation by either method (:func:`coco_pixel_counts`,
                             :class:`PixelCounts`) and each annotation's RLE (:func:`annotation_rles`)
     :mod:`.tiles`           the tile grid, per-tile sums and :class:`TileCounts` from COCO or mask PNGs
 
-Every name of the former single module ``imbal_core/pixels.py`` still imports from here, the
-private helpers included.
+The segmentations come from the records the COCO reader kept (:attr:`imbal_core.Dataset.records`),
+read into Arrow columns by :mod:`imbal_core.io.coco.segmentations` (a reader: it lives in ``io``;
+``read_segmentations`` and ``SEGMENTATION_SCHEMA`` are imported here too). Nothing in this
+package opens a file but the mask PNGs of :func:`tiles_from_masks`, through :mod:`imbal_core.io.masks`.
 """
+from ..io.coco.segmentations import SEGMENTATION_SCHEMA, read_segmentations, segmentations
 from .areas import MAX_RLES_PER_CALL, _drop_odd_tails, _one_array, polygon_areas, rle_areas, rle_run_areas
 from .counts import (METHODS, Method, PixelCounts, _image_sizes, _raster_areas, _text_rles, annotation_rles,
                      coco_pixel_counts)
-from .segmentations import (_SEG_SELECT, _SEG_SPEC, SEGMENTATION_SCHEMA, _no_images, _number, _read_fast,
-                            _read_python, _segmentation_parts, log, read_segmentations)
 from .tiles import (DEFAULT_TILE, TileCounts, _add_tiles, _check_tile, _tile_sums01, _tile_table, label_tile_counts,
                     tile_grid, tile_sums, tiles_from_coco, tiles_from_masks)
 
 __all__ = [
     "DEFAULT_TILE", "MAX_RLES_PER_CALL", "METHODS", "Method", "PixelCounts", "SEGMENTATION_SCHEMA", "TileCounts",
     "annotation_rles", "coco_pixel_counts", "label_tile_counts", "polygon_areas", "read_segmentations", "rle_areas",
-    "rle_run_areas", "tile_grid", "tile_sums", "tiles_from_coco", "tiles_from_masks",
+    "rle_run_areas", "segmentations", "tile_grid", "tile_sums", "tiles_from_coco", "tiles_from_masks",
 ]

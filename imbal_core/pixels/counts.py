@@ -1,6 +1,7 @@
-"""Pixels of every annotation of a COCO file (:func:`coco_pixel_counts`, :class:`PixelCounts`), by
+"""Pixels of every annotation of a COCO export (:func:`coco_pixel_counts`, :class:`PixelCounts`), by
 either :data:`Method`, and the pycocotools RLE of each annotation (:func:`annotation_rles`), which
-the ``raster`` method counts and the tiles (:mod:`.tiles`) decode.
+the ``raster`` method counts and the tiles (:mod:`.tiles`) decode. The segmentations come from the
+records the COCO reader kept (:mod:`imbal_core.io.coco.segmentations`): no file is read here.
 """
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..dataset import Dataset
 from ..report import LoadReport
 from .areas import polygon_areas, rle_areas, rle_run_areas
-from .segmentations import read_segmentations
 
 Method = Literal["raster", "polygon"]
 METHODS: tuple[Method, ...] = ("raster", "polygon")
@@ -49,16 +50,18 @@ class PixelCounts:
         return {"method": self.method, "total": self.total, "per_class": self.per_class().to_pylist()}
 
 
-def coco_pixel_counts(path: str | Path, method: Method = "polygon", report: LoadReport | None = None,
+def coco_pixel_counts(source: Dataset | str | Path, method: Method = "polygon", report: LoadReport | None = None,
                       segmentations: tuple[pa.Table, pa.Table] | None = None) -> PixelCounts:
-    """Pixels of every annotation of a COCO file, by ``method`` ("polygon": fast and analytic;
-    "raster": pycocotools, the reference). ``segmentations`` reuses a :func:`read_segmentations`
-    result. Polygons need the image size only for ``raster``; an annotation whose image size is
-    unknown then gets no count (reported)."""
+    """Pixels of every annotation of a COCO export, by ``method`` ("polygon": fast and analytic;
+    "raster": pycocotools, the reference). ``source``: a dataset read from COCO (its kept
+    records), or a COCO file's path, read by the COCO reader first. ``segmentations`` reuses a
+    :func:`~imbal_core.io.coco.segmentations.segmentations` result. Polygons need the image size
+    only for ``raster``; an annotation whose image size is unknown then gets no count (reported)."""
     if method not in METHODS:
         raise ValueError(f"`method` must be one of {list(METHODS)}. Got {method!r} instead.")
     report = report if report is not None else LoadReport()
-    segs, images = segmentations if segmentations is not None else read_segmentations(path, report)
+    path = export_name(source)
+    segs, images = segmentations if segmentations is not None else read_export(source, report)
     n = segs.num_rows
     has_poly = pc.fill_null(pc.greater(pc.list_value_length(segs.column("polygons")), 0), False).to_numpy(zero_copy_only=False)
     has_counts = segs.column("rle_counts").is_valid().to_numpy(zero_copy_only=False)
@@ -87,6 +90,23 @@ def coco_pixel_counts(path: str | Path, method: Method = "polygon", report: Load
         "kind": pa.DictionaryArray.from_arrays(pa.array(kind), pa.array(["none", "polygon", "rle"])), "pixels": pa.array(pixels, pa.float64(), mask=np.isnan(pixels)),
     })
     return PixelCounts(method, table)
+
+
+def export_name(source: Dataset | str | Path) -> str:
+    """The export's file, as report rows name it (a dataset read from several files: the first)."""
+    if isinstance(source, Dataset):
+        return source.sources[0] if source.sources else ""
+    return str(source)
+
+
+def read_export(source: Dataset | str | Path, report: LoadReport) -> tuple[pa.Table, pa.Table]:
+    """The segmentations and image sizes of a COCO dataset's kept records, or of a COCO file
+    (read by the COCO reader: nothing here opens a file)."""
+    from ..io.coco import segmentations as io_segmentations
+
+    if isinstance(source, Dataset):
+        return io_segmentations.segmentations(io_segmentations.records_of(source), report, export_name(source))
+    return io_segmentations.read_segmentations(source, report)
 
 
 def _text_rles(segs: pa.Table, idx: np.ndarray) -> list[dict]:

@@ -1,5 +1,6 @@
 """Class pixels per tile: each image cut into ``tile_size`` x ``tile_size`` tiles (edge tiles smaller),
-the pixels of each class counted per tile, from COCO masks (:func:`tiles_from_coco`) or from
+the pixels of each class counted per tile, from COCO masks (:func:`tiles_from_coco`, from the
+records the COCO reader kept) or from
 semantic-mask PNGs (:func:`tiles_from_masks`), and the per-class tile presence (:class:`TileCounts`).
 """
 from __future__ import annotations
@@ -13,9 +14,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..dataset import Dataset
 from ..report import LoadReport
-from .counts import annotation_rles
-from .segmentations import read_segmentations
+from .counts import annotation_rles, export_name
 
 DEFAULT_TILE = 512
 
@@ -65,7 +66,7 @@ def label_tile_counts(labels: np.ndarray, n_classes: int, tile_size: int = DEFAU
 @dataclass(frozen=True)
 class TileCounts:
     """Class pixels per tile: ``image`` (the export's image id or mask name), ``tile_row``,
-    ``tile_col``, ``x0``, ``y0`` (the tile's top-left corner), ``category`` and ``pixels``
+    ``tile_col``, ``x0``, ``y0`` (the tile's top-left corner), ``class`` and ``pixels``
     (only tiles where the class has pixels). ``tiles`` is the number of tiles of all images."""
 
     tile_size: int
@@ -79,12 +80,12 @@ class TileCounts:
         if min_pixels < 1:
             raise ValueError(f"`min_pixels` must be at least 1. Got {min_pixels} instead.")
         t = self.table.filter(pc.greater_equal(self.table.column("pixels"), min_pixels))
-        g = t.group_by("category", use_threads=False).aggregate(
+        g = t.group_by("class", use_threads=False).aggregate(
             [("pixels", "count"), ("image", "count_distinct"), ("pixels", "sum")])
-        g = g.rename_columns(["category", "tiles", "images", "pixels"])
+        g = g.rename_columns(["class", "tiles", "images", "pixels"])
         share = pc.divide(pc.cast(g.column("tiles"), pa.float64()), float(max(self.tiles, 1)))
-        return g.append_column("share", share).select(["category", "tiles", "share", "images", "pixels"]).sort_by(
-            [("tiles", "descending"), ("category", "ascending")])
+        return g.append_column("share", share).select(["class", "tiles", "share", "images", "pixels"]).sort_by(
+            [("tiles", "descending"), ("class", "ascending")])
 
     def to_arrow(self) -> pa.Table:
         return self.table
@@ -104,7 +105,7 @@ def _tile_table(records: dict[str, list]) -> pa.Table:
         "tile_col": pa.array(records["tile_col"], pa.int32()),
         "x0": pa.array(records["x0"], pa.int32()),
         "y0": pa.array(records["y0"], pa.int32()),
-        "category": pa.array(records["category"], pa.string()),
+        "class": pa.array(records["category"], pa.string()),
         "pixels": pa.array(records["pixels"], pa.int64()),
     })
 
@@ -121,19 +122,25 @@ def _add_tiles(records: dict[str, list], image: str, category: str, sums: np.nda
     records["pixels"] += sums[rows, cols].tolist()
 
 
-def tiles_from_coco(path: str | Path, tile_size: int = DEFAULT_TILE, report: LoadReport | None = None) -> TileCounts:
+def tiles_from_coco(source: Dataset | str | Path, tile_size: int = DEFAULT_TILE,
+                    report: LoadReport | None = None) -> TileCounts:
     """Per-tile class pixels of a COCO segmentation export: the masks of one class in one image
-    are merged (union), decoded once and summed per tile."""
+    are merged (union), decoded once and summed per tile. ``source``: a dataset read from COCO
+    (the records its reader kept: no file is read), or a COCO file's path, read by the COCO
+    reader first."""
     from pycocotools import mask as mask_utils
 
-    from ..io._files import parse_json, read_bytes
+    from ..io.coco import segmentations as io_segmentations
+    from ..io.coco import read_coco
 
     _check_tile(tile_size)
     report = report if report is not None else LoadReport()
-    segs, images = read_segmentations(path, report)
-    head = parse_json(read_bytes(path), path, report)
-    names = {c.get("id"): str(c.get("name")) for c in head.get("categories") or [] if isinstance(c, dict)}
-    rles = annotation_rles(segs, images, None, str(path), report)
+    dataset = source if isinstance(source, Dataset) else read_coco([source], LoadReport())
+    records = io_segmentations.records_of(dataset)
+    path = str(source) if not isinstance(source, Dataset) else export_name(dataset)
+    segs, images = io_segmentations.segmentations(records, report, path)
+    names = io_segmentations.category_names(records)
+    rles = annotation_rles(segs, images, None, path, report)
     image_ids = segs.column("image_id").to_numpy()
     categories = segs.column("category_id").to_numpy()
     groups: dict[tuple[int, int], list[dict]] = {}

@@ -5,6 +5,7 @@
 >>> plan.effective.tolist()
 [2166, 2167, 2167, 1500]
 """
+from .compare import compare_weights
 from .document import PlanDocument, build_document, weights_csv, weights_parquet, weights_table
 from .epochs import EpochQuotas, epoch_quotas
 from .incidence import Incidence, incidence, incidence_from_pairs
@@ -18,7 +19,7 @@ from .weights import ImageWeights, fit_weights, repeat_factor_weights, suggested
 __all__ = [
     "AugmentationPolicy", "AugmentationTier", "ClassPlan", "DEFAULT_TIERS", "DESCRIPTIONS", "EpochQuotas",
     "ImageWeights", "Incidence", "PlanDocument", "PlanSource", "PlanSpec", "STRATEGIES", "TOLERANCE", "UNITS", "augmentation_policy",
-    "best_worst_error", "build_document", "dataset_counts", "default_split", "default_strategy", "epoch_quotas", "fit_weights",
+    "best_worst_error", "build_document", "compare_weights", "dataset_counts", "default_split", "default_strategy", "epoch_quotas", "fit_weights",
     "incidence", "incidence_from_pairs", "make_spec", "parse_counts", "plan_for_dataset", "read_targets",
     "repeat_factor_weights", "solve", "suggested_threshold", "weights_csv", "weights_parquet", "weights_table",
 ]

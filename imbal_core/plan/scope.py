@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from ..cube import cube
+from ..cube import cube, image_counts
 from ..types import ALL_SPLITS, check_split
 from .solver import ClassPlan, PlanSource, solve
 from .spec import PlanSpec, check_plan_unit, make_spec
@@ -23,12 +23,13 @@ def dataset_counts(dataset: "Dataset", split: str | None = None, unit: str = "im
     table = cube(dataset, ("split",)).to_pandas()
     if scope is not None:
         table = table[table["split"] == scope]
-    sums = table.groupby("category")[["images", "instances"]].sum()
+    sums = table.groupby("class")[["images", "instances"]].sum()
     names = dataset.class_names
     counts = {c: int(sums[unit].get(c, 0)) for c in names}
     images = {c: int(sums["images"].get(c, 0)) for c in names}
-    split_col = dataset.images.column("split").combine_chunks().dictionary_decode()
-    total = dataset.num_images if scope is None else int(sum(1 for s in split_col.to_pylist() if s == scope))
+    per_split = image_counts(dataset, ("split",))
+    found = dict(zip(per_split.column("split").to_pylist(), per_split.column("images").to_pylist()))
+    total = dataset.num_images if scope is None else int(found.get(scope, 0))
     return counts, images, total
 
 

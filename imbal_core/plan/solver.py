@@ -137,7 +137,7 @@ class ClassPlan:
             "imbalance_ratio_after": _round(self.imbalance_ratio_after),
             "warnings": list(self.warnings),
             "classes": [
-                {"name": n, "count": int(c), "target": int(t), "multiplier": _round(m), "effective": int(e),
+                {"class": n, "count": int(c), "target": int(t), "multiplier": _round(m), "effective": int(e),
                  "capped": bool(cp), "floored": bool(fl)}
                 for n, c, t, m, e, cp, fl in zip(self.classes, self.counts, self.targets, self.multipliers,
                                                  self.effective, self.capped, self.floored)

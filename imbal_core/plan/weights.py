@@ -135,7 +135,7 @@ class ImageWeights:
                 None if self.best_worst_error is None else round(self.best_worst_error, 4),
             "warnings": list(self.warnings),
             "classes": [
-                {"name": r["class"], "count": r["count"], "target": r["target"], "achieved": r["achieved"],
+                {"class": r["class"], "count": r["count"], "target": r["target"], "achieved": r["achieved"],
                  "relative_error": None if r["relative_error"] is None or math.isnan(r["relative_error"])
                  else round(r["relative_error"], 4), "within_5pct": r["within_5pct"]}
                 for r in self.class_table().to_pylist()

@@ -11,7 +11,7 @@ from .history import working_days
 from .progress import ALL_CLASSES, DAY, QuotaProgress
 
 BURN_SCHEMA = pa.schema([
-    pa.field("category", pa.string()), pa.field("series", pa.string()), pa.field("day", pa.date32()),
+    pa.field("class", pa.string()), pa.field("series", pa.string()), pa.field("day", pa.date32()),
     pa.field("count", pa.float64()), pa.field("remaining", pa.float64()), pa.field("target", pa.float64()),
     pa.field("deadline", pa.date32()),
 ])
@@ -22,11 +22,11 @@ PROJECTION_LIMIT = 60
 def burn_series(result: QuotaProgress) -> pa.Table:
     """Burn-up / burn-down lines per quota class, and for all of them together.
 
-    Columns: ``category``, ``series`` (``actual``: the history; ``projected``: the current rate from
+    Columns: ``class``, ``series`` (``actual``: the history; ``projected``: the current rate from
     ``as_of`` until the target or the deadline, whichever is later (at most :data:`PROJECTION_LIMIT`
     working days); ``needed``: the straight line from ``as_of`` to the target on the deadline),
     ``day``, ``count`` (cumulative, in the class's unit), ``remaining`` (target - count, at least 0),
-    ``target`` and ``deadline`` (for all classes: the latest). The aggregate row set (category :data:`ALL_CLASSES`, only when every target
+    ``target`` and ``deadline`` (for all classes: the latest). The aggregate row set (class :data:`ALL_CLASSES`, only when every target
     has the same unit) adds up each class's count capped at its target, so a class far past its
     target does not hide one that is behind.
     """
@@ -49,7 +49,7 @@ def burn_series(result: QuotaProgress) -> pa.Table:
         per_class[c.category] = lines
         for series_name, points in lines.items():
             for d, v in points.items():
-                rows.append({"category": c.category, "series": series_name, "day": d, "count": v,
+                rows.append({"class": c.category, "series": series_name, "day": d, "count": v,
                              "remaining": max(c.target - v, 0.0), "target": float(c.target), "deadline": c.deadline})
     units = {c.unit for c in result.classes}
     if len(result.classes) > 1 and len(units) == 1:
@@ -65,7 +65,7 @@ def burn_series(result: QuotaProgress) -> pa.Table:
                     known = [p for p in points if p <= d]
                     v = points[max(known)] if known else per_class[c.category]["actual"].get(d, 0.0)
                     value += min(v, c.target)
-                rows.append({"category": ALL_CLASSES, "series": series_name, "day": d, "count": value,
+                rows.append({"class": ALL_CLASSES, "series": series_name, "day": d, "count": value,
                              "remaining": max(total_target - value, 0.0), "target": total_target,
                              "deadline": max(c.deadline for c in result.classes)})
     if not rows:

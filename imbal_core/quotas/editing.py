@@ -22,7 +22,7 @@ def targets_frame(data: ProjectData, classes: Iterable[str] = ()) -> pd.DataFram
     rows = [{"class": t.category, "target": t.target, "unit": t.unit, "deadline": t.deadline, "priority": t.priority,
              "critical": t.critical} for t in data.targets]
     have = {t.category for t in data.targets}
-    known = set(data.totals.column("category").to_pylist()) | set(classes)
+    known = set(data.totals.column("class").to_pylist()) | set(classes)
     for name in sorted(known - have):
         rows.append({"class": name, "target": None, "unit": "instances", "deadline": default_deadline, "priority": 1,
                      "critical": False})

@@ -37,7 +37,7 @@ HistoryMode = Literal["auto", "snapshots", "timestamps"]
 HISTORY_MODES: tuple[HistoryMode, ...] = get_args(HistoryMode)
 
 HISTORY_SCHEMA = pa.schema([
-    pa.field("day", pa.date32()), pa.field("category", pa.string()), pa.field("images", pa.float64()),
+    pa.field("day", pa.date32()), pa.field("class", pa.string()), pa.field("images", pa.float64()),
     pa.field("instances", pa.float64()), pa.field("pixels", pa.float64()), pa.field("source", pa.string()),
 ])
 
@@ -46,7 +46,7 @@ HISTORY_SCHEMA = pa.schema([
 class History:
     """Cumulative counts per working day and class (see the module docstring)."""
 
-    #: ``day``, ``category``, ``images``, ``instances``, ``pixels`` (cumulative; pixels NaN for box-only
+    #: ``day``, ``class``, ``images``, ``instances``, ``pixels`` (cumulative; pixels NaN for box-only
     #: data), ``source`` (``snapshot``, ``timestamps`` or ``carried``).
     table: pa.Table
     #: Whether the count before the first day is known to be zero (the first data came with timestamps).
@@ -66,7 +66,7 @@ class History:
         cache = self._wide
         if unit not in cache:
             frame = self.frame()
-            cache[unit] = frame.pivot(index="day", columns="category", values=unit) if len(frame) else pd.DataFrame()
+            cache[unit] = frame.pivot(index="day", columns="class", values=unit) if len(frame) else pd.DataFrame()
         return cache[unit]
 
     def team(self, unit: str) -> pd.Series:
@@ -86,7 +86,7 @@ class History:
 
     @property
     def categories(self) -> list[str]:
-        return sorted(set(self.table.column("category").to_pylist()))
+        return sorted(set(self.table.column("class").to_pylist()))
 
     @property
     def days(self) -> list[date]:
@@ -183,7 +183,7 @@ def build_history(data: ProjectData, mode: HistoryMode = "auto", as_of: date | N
     n_days, n_classes = len(kept_days), len(counts.categories)
     table = pa.table({
         "day": pa.array(np.repeat(np.array(kept_days, dtype="datetime64[D]"), n_classes), pa.date32()),
-        "category": pa.array(counts.categories * n_days, pa.string()),
+        "class": pa.array(counts.categories * n_days, pa.string()),
         **{unit: pa.array(cube[:, u, :].reshape(-1), pa.float64()) for u, unit in enumerate(UNITS)},
         "source": pa.array(np.repeat(np.array(sources, dtype=object), n_classes), pa.string()),
     })
@@ -195,12 +195,12 @@ class _Counts:
 
     def __init__(self, data: ProjectData) -> None:
         totals = data.totals.to_pandas()
-        self.categories: list[str] = sorted(set(totals["category"]))
+        self.categories: list[str] = sorted(set(totals["class"]))
         index = {c: k for k, c in enumerate(self.categories)}
         self._totals: dict[int, np.ndarray] = {}
         for sid, group in totals.groupby("snapshot_id"):
             values = np.full((len(UNITS), len(self.categories)), np.nan)
-            cols = group["category"].map(index).to_numpy()
+            cols = group["class"].map(index).to_numpy()
             for u, unit in enumerate(UNITS):
                 values[u, cols] = group[unit].to_numpy(dtype=float)
             values[:2] = np.nan_to_num(values[:2])  # images and instances: absent means 0
@@ -227,7 +227,7 @@ class _Counts:
             grid = np.zeros((len(days), len(UNITS), len(self.categories)))
             seen = np.zeros((len(days), len(self.categories)), dtype=bool)  # pixels: null until one is counted
             d_idx = rows["day"].map(at).to_numpy()
-            c_idx = rows["category"].map(self._index).to_numpy()
+            c_idx = rows["class"].map(self._index).to_numpy()
             for u, unit in enumerate(UNITS):
                 np.add.at(grid[:, u, :], (d_idx, c_idx), np.nan_to_num(rows[unit].to_numpy(dtype=float)))
             np.logical_or.at(seen, (d_idx, c_idx), rows["pixels"].notna().to_numpy())

@@ -56,7 +56,7 @@ class PlannedClass:
     advice: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.category, "unit": self.unit, "critical": self.critical, "priority": self.priority,
+        return {"class": self.category, "unit": self.unit, "critical": self.critical, "priority": self.priority,
                 "deadline": self.deadline.isoformat(), "status": self.status.value, "remaining": self.remaining,
                 "demand": self.demand, "planned": self.planned, "shortfall": self.shortfall,
                 "completes": self.completes.isoformat() if self.completes else None, "overdue": self.overdue,
@@ -72,7 +72,7 @@ class Playbook:
     unit: str
     front_load: float
     classes: tuple[PlannedClass, ...]
-    #: ``day``, ``category``, ``quota``: one row per day and class with a quota (zeros included).
+    #: ``day``, ``class``, ``quota``: one row per day and class with a quota (zeros included).
     sheet: pa.Table
     progress: QuotaProgress
 
@@ -85,7 +85,7 @@ class Playbook:
         return [self.capacity - used[d] for d in self.days]
 
     def quota(self, day: date, category: str) -> int:
-        for d, c, q in zip(*(self.sheet.column(k).to_pylist() for k in ("day", "category", "quota"))):
+        for d, c, q in zip(*(self.sheet.column(k).to_pylist() for k in ("day", "class", "quota"))):
             if d == day and c == category:
                 return q
         return 0
@@ -157,12 +157,12 @@ def playbook(result: QuotaProgress, *, days: int = 10, capacity: int, front_load
     classes = [c for c in result.classes if c.unit == unit]
     horizon = horizon_days(result.as_of, days, result.workdays)
     plan = schedule(classes, horizon, capacity, result.workdays, front_load)
-    sheet_rows: dict[str, list] = {"day": [], "category": [], "quota": []}
+    sheet_rows: dict[str, list] = {"day": [], "class": [], "quota": []}
     planned_classes = []
     for c, demand, quotas in zip(classes, plan.demand, plan.quotas):
         if demand > 0:
             sheet_rows["day"] += horizon
-            sheet_rows["category"] += [c.category] * len(horizon)
+            sheet_rows["class"] += [c.category] * len(horizon)
             sheet_rows["quota"] += quotas
         total = sum(quotas)
         cumulative, completes = 0, None
@@ -176,7 +176,7 @@ def playbook(result: QuotaProgress, *, days: int = 10, capacity: int, front_load
             shortfall=max(demand - total, 0), completes=completes, overdue=c.deadline <= result.as_of and c.remaining > 0,
             advice=c.advice,
         ))
-    sheet = pa.table({"day": pa.array(sheet_rows["day"], pa.date32()), "category": pa.array(sheet_rows["category"], pa.string()),
+    sheet = pa.table({"day": pa.array(sheet_rows["day"], pa.date32()), "class": pa.array(sheet_rows["class"], pa.string()),
                       "quota": pa.array(sheet_rows["quota"], pa.int64())})
     ranked = tuple(planned_classes[i] for i in plan.order)
     return Playbook(result.project, result.as_of, tuple(horizon), capacity, unit, float(front_load), ranked, sheet, result)

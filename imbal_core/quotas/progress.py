@@ -118,7 +118,7 @@ class ClassProgress:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "name": self.category, "unit": self.unit, "target": self.target, "current": _count(self.current),
+            "class": self.category, "unit": self.unit, "target": self.target, "current": _count(self.current),
             "remaining": _count(self.remaining), "percent": round(self.percent, 1),
             "rate_per_day": None if self.rate_per_day is None else round(self.rate_per_day, 2),
             "rate_days": self.rate_days, "needed_per_day": None if self.needed_per_day is None else round(self.needed_per_day, 2),
@@ -160,6 +160,11 @@ class QuotaProgress:
     def advice(self) -> list[str]:
         return [c.advice for c in self.classes]
 
+    @property
+    def status_counts(self) -> dict[QuotaStatus, int]:
+        """How many quota classes stand in each status (every status, 0 where none)."""
+        return {s: sum(1 for c in self.classes if c.status == s) for s in QuotaStatus}
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON of ``imbal quota status --json``."""
         return {
@@ -172,7 +177,7 @@ class QuotaProgress:
     def to_arrow(self) -> pa.Table:
         rows = [c.to_dict() for c in self.classes]
         if not rows:
-            return pa.table({"name": pa.array([], pa.string())})
+            return pa.table({"class": pa.array([], pa.string())})
         return pa.Table.from_pylist(rows)
 
     def to_pandas(self) -> pd.DataFrame:
@@ -361,8 +366,8 @@ def _where(conditions: pa.Table, name: str) -> str | None:
     from scipy.stats import binomtest
 
     df = conditions.to_pandas()
-    totals = df[df["category"].isna()].set_index(["condition", "value"])["images"]
-    mine = df[df["category"] == name].set_index(["condition", "value"])["instances"]
+    totals = df[df["class"].isna()].set_index(["condition", "value"])["images"]
+    mine = df[df["class"] == name].set_index(["condition", "value"])["instances"]
     best = None
     for condition in totals.index.get_level_values(0).unique():
         images = totals[condition]

@@ -60,7 +60,7 @@ class QuotaTarget:
             raise ValueError(f"`priority` of {self.category} must be a whole number of at least 1. Got {self.priority!r} instead.")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"category": self.category, "target": self.target, "unit": self.unit,
+        return {"class": self.category, "target": self.target, "unit": self.unit,
                 "deadline": self.deadline.isoformat(), "priority": self.priority, "critical": self.critical}
 
 
@@ -102,16 +102,16 @@ class ProjectData:
     targets: tuple[QuotaTarget, ...]
     #: In the order of the time they stand for.
     snapshots: tuple[Snapshot, ...]
-    #: ``snapshot_id``, ``category``, ``images``, ``instances``, ``pixels``: each snapshot's totals over splits.
+    #: ``snapshot_id``, ``class``, ``images``, ``instances``, ``pixels``: each snapshot's totals over splits.
     totals: pa.Table
-    #: ``snapshot_id``, ``day`` (null: no ``annotated_at``), ``category``, ``images``, ``instances``, ``pixels``:
+    #: ``snapshot_id``, ``day`` (null: no ``annotated_at``), ``class``, ``images``, ``instances``, ``pixels``:
     #: what each snapshot's export says was made on each day, summed over annotators.
     daily: pa.Table
     #: ``day``, ``labellers``: distinct annotators per day, from the latest snapshot with timestamps.
     labellers: pa.Table
-    #: ``snapshot_id``, ``category``, ``split``, ``images``, ``instances``, ``pixels`` of every snapshot.
+    #: ``snapshot_id``, ``class``, ``split``, ``images``, ``instances``, ``pixels`` of every snapshot.
     splits: pa.Table
-    #: ``snapshot_id``, ``condition``, ``value``, ``category`` (null: all images of that value), ``images``,
+    #: ``snapshot_id``, ``condition``, ``value``, ``class`` (null: all images of that value), ``images``,
     #: ``instances`` of every snapshot.
     conditions: pa.Table
 

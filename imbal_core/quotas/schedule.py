@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 from datetime import date
 
+from ..apportion import apportion
 from ..types import QuotaStatus
 from .history import working_days
 from .progress import DAY, ClassProgress
@@ -87,21 +88,11 @@ def _as_late_as_possible(admitted: list[int], last: list[int], capacity: int, n:
             wanted = sum(left[i] for i in group)
             if not group or room == 0:
                 continue
-            shares = {i: left[i] for i in group} if wanted <= room else _split(room, {i: left[i] for i in group})
+            shares = {i: left[i] for i in group} if wanted <= room else apportion(room, {i: left[i] for i in group})
             for i, take in shares.items():
                 out[i][k] += take
                 left[i] -= take
                 room -= take
-    return out
-
-
-def _split(total: int, weights: dict[int, int]) -> dict[int, int]:
-    """``total`` split in proportion to ``weights`` (largest remainders get the leftover units)."""
-    whole = sum(weights.values())
-    exact = {i: total * w / whole for i, w in weights.items()}
-    out = {i: math.floor(v) for i, v in exact.items()}
-    for i in sorted(exact, key=lambda i: (-(exact[i] - out[i]), i))[: total - sum(out.values())]:
-        out[i] += 1
     return out
 
 

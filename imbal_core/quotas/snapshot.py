@@ -28,11 +28,11 @@ class SnapshotRows:
     images: int
     annotations: int
     has_timestamps: bool
-    #: category, split, images, instances, pixels: every declared class in every split (zeros included).
+    #: ``class``, split, images, instances, pixels: every declared class in every split (zeros included).
     counts: pa.Table
-    #: day (null when unstamped), annotator, category, images, instances, pixels.
+    #: day (null when unstamped), annotator, ``class``, images, instances, pixels.
     daily: pa.Table
-    #: condition, value, category (null: all images of that value), images, instances.
+    #: condition, value, ``class`` (null: all images of that value), images, instances.
     conditions: pa.Table
 
 
@@ -87,17 +87,17 @@ def snapshot_rows(dataset: "Dataset", at: datetime | date | str | None = None, *
     taken_at = parse_moment(at)
     names = dataset.class_names
     splits = list(dataset.splits)
-    by_split = {(r["split"], r["category"]): r for r in cube(dataset, ("split",)).to_pylist()}
-    rows = {"category": [], "split": [], "images": [], "instances": [], "pixels": []}
+    by_split = {(r["split"], r["class"]): r for r in cube(dataset, ("split",)).to_pylist()}
+    rows = {"class": [], "split": [], "images": [], "instances": [], "pixels": []}
     for name in names:
         for split in splits:
             r = by_split.get((split, name), {})
-            rows["category"].append(name)
+            rows["class"].append(name)
             rows["split"].append(split)
             rows["images"].append(r.get("images", 0))
             rows["instances"].append(r.get("instances", 0))
             rows["pixels"].append(r.get("pixels"))
-    counts = pa.table({"category": pa.array(rows["category"], pa.string()), "split": pa.array(rows["split"], pa.string()),
+    counts = pa.table({"class": pa.array(rows["class"], pa.string()), "split": pa.array(rows["split"], pa.string()),
                        "images": pa.array(rows["images"], pa.int64()), "instances": pa.array(rows["instances"], pa.int64()),
                        "pixels": pa.array(rows["pixels"], pa.float64())})
     return SnapshotRows(
@@ -125,17 +125,17 @@ def _daily_rows(dataset: "Dataset") -> pa.Table:
                        row_number() OVER (PARTITION BY image_id, category_id
                                           ORDER BY annotated_at NULLS LAST, annotator NULLS LAST) AS nth
                 FROM anns)
-            SELECT a.day, a.annotator, c.name AS category,
+            SELECT a.day, a.annotator, c.name AS "class",
                    CAST(count(*) FILTER (WHERE nth = 1) AS BIGINT) AS images,
                    CAST(count(*) AS BIGINT) AS instances,
                    sum(a.pixels) AS pixels
             FROM a JOIN cats c USING (category_id)
-            GROUP BY ALL ORDER BY day NULLS LAST, annotator NULLS LAST, category
+            GROUP BY ALL ORDER BY day NULLS LAST, annotator NULLS LAST, "class"
         """).to_arrow_table()
 
 
 def _condition_rows(dataset: "Dataset") -> pa.Table:
-    out: dict[str, list] = {"condition": [], "value": [], "category": [], "images": [], "instances": []}
+    out: dict[str, list] = {"condition": [], "value": [], "class": [], "images": [], "instances": []}
     for condition in dataset.conditions:
         column = dataset.images.column(condition).combine_chunks()
         if pa.types.is_dictionary(column.type):
@@ -144,17 +144,17 @@ def _condition_rows(dataset: "Dataset") -> pa.Table:
         for value, n in zip(totals.column("v").to_pylist(), totals.column("v_count").to_pylist()):
             out["condition"].append(condition)
             out["value"].append(value)
-            out["category"].append(None)
+            out["class"].append(None)
             out["images"].append(n)
             out["instances"].append(0)
         for r in cube(dataset, (condition,)).to_pylist():
             out["condition"].append(condition)
             out["value"].append(r[condition])
-            out["category"].append(r["category"])
+            out["class"].append(r["class"])
             out["images"].append(r["images"])
             out["instances"].append(r["instances"])
     return pa.table({"condition": pa.array(out["condition"], pa.string()), "value": pa.array(out["value"], pa.string()),
-                     "category": pa.array(out["category"], pa.string()), "images": pa.array(out["images"], pa.int64()),
+                     "class": pa.array(out["class"], pa.string()), "images": pa.array(out["images"], pa.int64()),
                      "instances": pa.array(out["instances"], pa.int64())})
 
 

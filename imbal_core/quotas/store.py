@@ -273,14 +273,14 @@ class Workspace:
             return read_project(con, project, self._unknown)
 
     def counts(self, snapshot_ids: Iterable[int]) -> pa.Table:
-        """``snapshot_id``, ``category``, ``split``, ``images``, ``instances``, ``pixels`` of the given snapshots."""
+        """``snapshot_id``, ``class``, ``split``, ``images``, ``instances``, ``pixels`` of the given snapshots."""
         ids = [int(i) for i in snapshot_ids]
         with self._connect(write=False) as con:
             if con is None or not ids:
                 return _empty(con, "snapshot_counts")
             marks = ", ".join("?" for _ in ids)
-            return con.sql(f"SELECT * FROM snapshot_counts WHERE snapshot_id IN ({marks}) "
-                           "ORDER BY snapshot_id, category, split", params=ids).to_arrow_table()
+            return con.sql(f"SELECT * {_AS_CLASS} FROM snapshot_counts WHERE snapshot_id IN ({marks}) "
+                           "ORDER BY snapshot_id, \"class\", split", params=ids).to_arrow_table()
 
 
 _LOCKS: dict[str, threading.RLock] = {}
@@ -306,6 +306,10 @@ def _retrying(write: Callable[[], "T"], attempts: int = 3) -> "T":
     raise AssertionError("unreachable")
 
 
+#: The workspace stores the class in a column ``category`` (files on disk keep it); what this module
+#: returns calls it ``class``, as every result table does.
+_AS_CLASS = 'RENAME (category AS "class")'
+
 _SNAPSHOT_SELECT = ("SELECT s.snapshot_id, p.name, s.content_hash, s.taken_at, s.source, s.images, s.annotations, "
                     "s.has_timestamps FROM snapshots s JOIN projects p USING (project_id)")
 
@@ -314,10 +318,10 @@ def _empty(con: duckdb.DuckDBPyConnection | None, table: str) -> pa.Table:
     """The empty table with ``table``'s columns; without a workspace, from a scratch database
     that is closed at once (an open one keeps DuckDB's threads alive at interpreter exit)."""
     if con is not None:
-        return con.sql(f"SELECT * FROM {table} LIMIT 0").to_arrow_table()
+        return con.sql(f"SELECT * {_AS_CLASS} FROM {table} LIMIT 0").to_arrow_table()
     with duckdb.connect() as scratch:
         migrate(scratch)
-        return scratch.sql(f"SELECT * FROM {table} LIMIT 0").to_arrow_table()
+        return scratch.sql(f"SELECT * {_AS_CLASS} FROM {table} LIMIT 0").to_arrow_table()
 
 
 def _project_id(con: duckdb.DuckDBPyConnection, name: str, unknown: Callable[[str], str]) -> int:
@@ -354,7 +358,8 @@ def write_snapshot(con: duckdb.DuckDBPyConnection, project: str, rows: SnapshotR
         (rows.conditions, "snapshot_conditions", "condition, value, category, images, instances"),
     ):
         con.register("incoming", table)
-        con.execute(f"INSERT INTO {name} (snapshot_id, {columns}) SELECT ?, {columns} FROM incoming", [snapshot_id])
+        picked = columns.replace("category", '"class"')  # the rows say `class`; the stored column is `category`
+        con.execute(f"INSERT INTO {name} (snapshot_id, {columns}) SELECT ?, {picked} FROM incoming", [snapshot_id])
         con.unregister("incoming")
     return snapshot_id, True
 
@@ -380,18 +385,18 @@ def read_project(con: duckdb.DuckDBPyConnection, name: str,
 
     return ProjectData(
         project=project, targets=targets, snapshots=snapshots,
-        totals=table(f"SELECT snapshot_id, category, CAST(sum(images) AS BIGINT) AS images, "
+        totals=table(f"SELECT snapshot_id, category AS \"class\", CAST(sum(images) AS BIGINT) AS images, "
                      f"CAST(sum(instances) AS BIGINT) AS instances, sum(pixels) AS pixels FROM snapshot_counts "
                      f"WHERE snapshot_id IN ({mine}) GROUP BY ALL ORDER BY ALL", [pid]),
-        daily=table(f"SELECT snapshot_id, day, category, CAST(sum(images) AS BIGINT) AS images, "
+        daily=table(f"SELECT snapshot_id, day, category AS \"class\", CAST(sum(images) AS BIGINT) AS images, "
                     f"CAST(sum(instances) AS BIGINT) AS instances, sum(pixels) AS pixels FROM snapshot_daily "
                     f"WHERE snapshot_id IN ({mine}) GROUP BY ALL ORDER BY ALL", [pid]),
         labellers=table("SELECT day, CAST(count(DISTINCT annotator) AS BIGINT) AS labellers FROM snapshot_daily "
                         "WHERE snapshot_id = ? AND day IS NOT NULL AND annotator IS NOT NULL GROUP BY day ORDER BY day",
                         [latest_stamped]),
-        splits=table(f"SELECT * FROM snapshot_counts WHERE snapshot_id IN ({mine}) ORDER BY ALL", [pid]),
-        conditions=table(f"SELECT * FROM snapshot_conditions WHERE snapshot_id IN ({mine}) "
-                         "ORDER BY snapshot_id, condition, value, category NULLS FIRST", [pid]),
+        splits=table(f"SELECT * {_AS_CLASS} FROM snapshot_counts WHERE snapshot_id IN ({mine}) ORDER BY ALL", [pid]),
+        conditions=table(f"SELECT * {_AS_CLASS} FROM snapshot_conditions WHERE snapshot_id IN ({mine}) "
+                         "ORDER BY snapshot_id, condition, value, \"class\" NULLS FIRST", [pid]),
     )
 
 

@@ -18,7 +18,7 @@
 The names below are imported from their module on first use: the checklist needs only
 ``stratification`` and should not pay for SciPy, which the check and the generator import.
 """
-from importlib import import_module
+from .._lazy import lazy_names
 
 _LAZY = {
     "JS_WARN": "check",
@@ -45,14 +45,4 @@ _LAZY = {
 
 __all__ = list(_LAZY)
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'imbal_core.splits' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())

@@ -38,12 +38,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from scipy import stats
-from scipy.spatial.distance import jensenshannon
 
 from ..columns import resolve_column
+from ..cube import image_counts, is_count_source
 from ..dataset import UNASSIGNED, Dataset
 from ..longtail import Unit
+from ..stats import chi2_independence
+from ..stats import js_divergence as divergence
 from ..strata import cell_counts, check_unit
 from .stratification import TOLERANCE, Stratification, stratification
 
@@ -78,7 +79,7 @@ def js_divergence(p: np.ndarray, q: np.ndarray) -> float:
     p, q = np.asarray(p, dtype=np.float64), np.asarray(q, dtype=np.float64)
     if p.sum() <= 0 or q.sum() <= 0:
         return float("nan")
-    return float(jensenshannon(p / p.sum(), q / q.sum(), base=2) ** 2)
+    return divergence(p / p.sum(), q / q.sum())
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ class SplitHealth:
 
     ``stratification``: the class-share verdict (:mod:`imbal_core.splits.stratification`), the same
     object the checklist's ``splits_stratified`` rule is built from.
-    ``classes``: one row per (class, split) — ``category``, ``split``, ``count``, ``share``,
+    ``classes``: one row per (class, split) — ``class``, ``split``, ``count``, ``share``,
     ``whole_share``, ``difference`` (share - whole share). ``conditions``: one row per
     (condition, value, split) — ``images``, ``share``, ``whole_share``, ``difference``.
     ``leaks``: one row per straddling group — ``group``, ``splits``, ``images`` and images per
@@ -235,9 +236,12 @@ def check_splits(
         raise ValueError(f"`js_warn` must be a number between 0 and 1. Got {js_warn!r} instead.")
     strat = stratification(dataset, tolerance=tolerance, fail_tolerance=fail_tolerance)
     settings = {"tolerance": strat.tolerance, "fail_tolerance": strat.fail_tolerance, "js_warn": js_warn}
-    split_col = _decoded(dataset, "split")
+    # a lake answers with counts: no list of every image's split there (see _leaks, _duplicates)
+    split_col = None if is_count_source(dataset) else _decoded(dataset, "split")
+    counted = image_counts(dataset, ("split",))
+    split_images = dict(zip(counted.column("split").to_pylist(), counted.column("images").to_pylist()))
     splits = tuple(s for s in dataset.splits if s != UNASSIGNED)
-    unassigned = sum(1 for s in split_col if s == UNASSIGNED)
+    unassigned = int(split_images.get(UNASSIGNED, 0))
     empty = _empty_tables()
     if len(splits) < 2:
         message = ("No split is assigned: every image is unassigned." if not splits else
@@ -249,19 +253,16 @@ def check_splits(
     cells = cell_counts(dataset, ("split",), unit).to_pandas()
     cells = cells[cells["split"].isin(splits)]
     names = [n for n in dataset.class_names]
-    matrix = (cells.pivot_table(index="split", columns="category", values="count", aggfunc="sum")
+    matrix = (cells.pivot_table(index="split", columns="class", values="count", aggfunc="sum")
               .reindex(index=list(splits), columns=names).fillna(0.0))
     counts = matrix.to_numpy()
     whole = counts.sum(axis=0)
-    images_per_split = {s: 0 for s in splits}
-    for s in split_col:
-        if s in images_per_split:
-            images_per_split[s] += 1
+    images_per_split = {s: int(split_images.get(s, 0)) for s in splits}
     total_images = sum(images_per_split.values())
     presence = _presence(dataset, splits, names)
 
     classes_table = _class_rows(splits, names, counts)
-    conditions_table, cond_div = _condition_rows(dataset, splits, split_col)
+    conditions_table, cond_div = _condition_rows(dataset, splits)
     leaks, leaked_by_split = _leaks(dataset, group_by, split_col, splits)
     duplicates, dup_by_split = _duplicates(dataset, split_col, splits)
 
@@ -325,7 +326,7 @@ def _presence(dataset: Dataset, splits: Sequence[str], names: Sequence[str]) -> 
     """Images holding each class, over the assigned splits."""
     cells = cell_counts(dataset, ("split",), "images").to_pandas()
     cells = cells[cells["split"].isin(splits)]
-    per_class = cells.groupby("category")["count"].sum()
+    per_class = cells.groupby("class")["count"].sum()
     return {n: int(per_class.get(n, 0)) for n in names}
 
 
@@ -334,7 +335,7 @@ def _chi_square(row: np.ndarray, rest: np.ndarray) -> tuple[float, float]:
     table = table[:, table.sum(axis=0) > 0]
     if table.shape[1] < 2 or (table.sum(axis=1) <= 0).any():
         return float("nan"), float("nan")
-    chi2, p, _, _ = stats.chi2_contingency(table, correction=False)
+    chi2, p, _ = chi2_independence(table)
     return float(chi2), float(p)
 
 
@@ -351,34 +352,36 @@ def _pct(x: float) -> str:
 def _class_rows(splits: Sequence[str], names: Sequence[str], counts: np.ndarray) -> pa.Table:
     whole = counts.sum(axis=0)
     whole_share = whole / whole.sum() if whole.sum() > 0 else np.zeros_like(whole)
-    rows: dict[str, list] = {"category": [], "split": [], "count": [], "share": [], "whole_share": [], "difference": []}
+    rows: dict[str, list] = {"class": [], "split": [], "count": [], "share": [], "whole_share": [], "difference": []}
     for k, split in enumerate(splits):
         total = counts[k].sum()
         for i, name in enumerate(names):
             share = counts[k, i] / total if total > 0 else float("nan")
-            rows["category"].append(name)
+            rows["class"].append(name)
             rows["split"].append(split)
             rows["count"].append(float(counts[k, i]))
             rows["share"].append(float(share))
             rows["whole_share"].append(float(whole_share[i]))
             rows["difference"].append(float(share - whole_share[i]))
-    return pa.table({k: pa.array(v, pa.string() if k in ("category", "split") else pa.float64()) for k, v in rows.items()})
+    return pa.table({k: pa.array(v, pa.string() if k in ("class", "split") else pa.float64()) for k, v in rows.items()})
 
 
-def _condition_rows(dataset: Dataset, splits: Sequence[str], split_col: list) -> tuple[pa.Table, dict[str, dict[str, float]]]:
+def _condition_rows(dataset: Dataset, splits: Sequence[str]) -> tuple[pa.Table, dict[str, dict[str, float]]]:
     rows: dict[str, list] = {"condition": [], "value": [], "split": [], "images": [], "share": [], "whole_share": [],
                              "difference": []}
     divergence: dict[str, dict[str, float]] = {s: {} for s in splits}
     for cond in dataset.conditions:
-        frame = pd.DataFrame({"split": split_col, "value": _decoded(dataset, cond)})
-        frame = frame[frame["split"].isin(splits) & frame["value"].notna()]
-        if frame.empty:
+        # images per (split, value) of the assigned splits, values sorted, from the image counts
+        counted = image_counts(dataset, ("split", cond))
+        cells = {(s, v): n for s, v, n in zip(*(counted.column(c).to_pylist() for c in ("split", cond, "images")))
+                 if s in splits and v is not None}
+        if not cells:
             continue
-        table = pd.crosstab(frame["split"], frame["value"]).reindex(index=list(splits)).fillna(0)
-        values = list(table.columns)
-        whole = table.to_numpy().sum(axis=0)
+        values = sorted({v for _, v in cells})
+        table = np.array([[cells.get((s, v), 0) for v in values] for s in splits], dtype=np.float64)
+        whole = table.sum(axis=0)
         for k, split in enumerate(splits):
-            row = table.to_numpy()[k]
+            row = table[k]
             divergence[split][cond] = js_divergence(row, whole)
             for j, value in enumerate(values):
                 share = row[j] / row.sum() if row.sum() > 0 else float("nan")
@@ -416,6 +419,19 @@ def _spread(keys: np.ndarray, split_index: np.ndarray, n_splits: int) -> tuple[n
     return uniq[multi], table[multi]
 
 
+def _lake_spread(dataset, column: str, splits: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """A lake's values of ``column`` in more than one split, in order of first appearance, and
+    their (value x split) image counts: what :func:`_spread` gives from the image rows."""
+    rows = dataset.spread(column, splits).to_pylist()
+    first = {r["value"]: r["first"] for r in rows}
+    values = sorted(first, key=first.__getitem__)
+    position, column_of = {v: i for i, v in enumerate(values)}, {s: j for j, s in enumerate(splits)}
+    table = np.zeros((len(values), len(splits)), dtype=np.int64)
+    for r in rows:
+        table[position[r["value"]], column_of[r["split"]]] += r["images"]
+    return values, table
+
+
 def _split_index(split_col: list, splits: Sequence[str]) -> np.ndarray:
     position = {s: i for i, s in enumerate(splits)}
     return np.array([position.get(s, -1) for s in split_col], dtype=np.int64)
@@ -426,8 +442,12 @@ def _leaks(dataset: Dataset, group_by: str | None, split_col: list, splits: Sequ
                       "images": pa.array([], pa.int64()), **{s: pa.array([], pa.int64()) for s in splits}})
     if group_by is None:
         return empty, {}
-    codes, values = _codes(dataset, group_by)
-    keys, table = _spread(codes, _split_index(split_col, splits), len(splits))
+    if is_count_source(dataset):
+        values, table = _lake_spread(dataset, group_by, splits)
+        keys = np.arange(len(values))
+    else:
+        codes, values = _codes(dataset, group_by)
+        keys, table = _spread(codes, _split_index(split_col, splits), len(splits))
     if not len(keys):
         return empty, {}
     order = np.argsort(-table.sum(axis=1), kind="stable")
@@ -445,11 +465,14 @@ def _leaks(dataset: Dataset, group_by: str | None, split_col: list, splits: Sequ
 def _duplicates(dataset: Dataset, split_col: list, splits: Sequence[str]) -> tuple[pa.Table, dict[str, int]]:
     empty = pa.table({"file_name": pa.array([], pa.string()), "splits": pa.array([], pa.string()),
                       "images": pa.array([], pa.int64())})
-    codes, values = _codes(dataset, "file_name")
-    keys, table = _spread(codes, _split_index(split_col, splits), len(splits))
-    if not len(keys):
+    if is_count_source(dataset):
+        names, table = _lake_spread(dataset, "file_name", splits)
+    else:
+        codes, values = _codes(dataset, "file_name")
+        keys, table = _spread(codes, _split_index(split_col, splits), len(splits))
+        names = [str(values[k]) for k in keys]
+    if not len(names):
         return empty, {}
-    names = [str(values[k]) for k in keys]
     order = sorted(range(len(names)), key=names.__getitem__)
     return pa.table({
         "file_name": pa.array([names[i] for i in order], pa.string()),
@@ -459,7 +482,7 @@ def _duplicates(dataset: Dataset, split_col: list, splits: Sequence[str]) -> tup
 
 
 def _empty_tables() -> tuple[pa.Table, pa.Table, pa.Table, pa.Table]:
-    classes = pa.table({"category": pa.array([], pa.string()), "split": pa.array([], pa.string()),
+    classes = pa.table({"class": pa.array([], pa.string()), "split": pa.array([], pa.string()),
                         **{k: pa.array([], pa.float64()) for k in ("count", "share", "whole_share", "difference")}})
     conditions = pa.table({"condition": pa.array([], pa.string()), "value": pa.array([], pa.string()),
                            "split": pa.array([], pa.string()), "images": pa.array([], pa.int64()),

@@ -4,9 +4,10 @@
     One COCO file per split, ``instances_<split>.json``: the original records of the source
     file(s), kept whole (segmentations, extra fields), split by image; each image record's field
     ``split`` is set to its new split (readers that do not know it ignore it; imbal reads it, so
-    splits of any name reload). When the source files cannot be read
-    again (moved, or not COCO), the files are rebuilt from the loaded tables (boxes, areas,
-    image fields and conditions; no segmentations) and the note says so.
+    splits of any name reload). The records are those the COCO reader kept
+    (:attr:`~imbal_core.Dataset.records`): the source files are not read again. A dataset without
+    them (built by hand) is rebuilt from the loaded tables (boxes, areas, image fields and
+    conditions; no segmentations) and the note says so.
 ``yolo``
     ``train.txt`` / ``val.txt`` / ``test.txt`` listing image paths, and an updated ``data.yaml``
     (the original's keys and ``names``, its splits pointing at the lists, no ``path``: the YAML's
@@ -28,7 +29,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,8 +40,9 @@ import pyarrow as pa
 import yaml
 
 from ..dataset import UNASSIGNED, Dataset
-from ..report import LoadReport, shorten
+from ..report import shorten
 from ..downloads import csv_bytes
+from ..source_records import SourceRecords, Unreadable, decode, raw, write_document
 
 log = logging.getLogger(__name__)
 
@@ -192,21 +193,6 @@ def _voc(dataset: Dataset) -> SplitExport:
 # --------------------------------------------------------------------------- YOLO
 
 
-def _yolo_root(source: str) -> tuple[Path, dict[str, Any] | None]:
-    """The dataset root that image ids are relative to, and the data.yaml (as a mapping) if any."""
-    from ..io._files import parse_yaml
-    from ..io._yolo_layout import _base, _find_yaml
-
-    path = Path(source)
-    yaml_path = _find_yaml(path) if path.is_dir() else path
-    if yaml_path is None:
-        return Path(os.path.normpath(path)), None
-    doc = parse_yaml(yaml_path.read_text(encoding="utf-8", errors="replace"), yaml_path)
-    if not isinstance(doc, dict):
-        return Path(os.path.normpath(yaml_path.parent)), None
-    return Path(os.path.normpath(_base(doc, yaml_path, LoadReport()))), doc
-
-
 def _image_path(source_id: str, file_name: str | None) -> str:
     """The image path of a YOLO item (its id is the label path when the image is not on disk)."""
     if not source_id.lower().endswith(".txt"):
@@ -221,10 +207,12 @@ def _image_path(source_id: str, file_name: str | None) -> str:
 
 def _yolo(dataset: Dataset, paths: PathMode) -> SplitExport:
     warnings: list[str] = []
-    sources = [s for s in dataset.sources if Path(s).suffix.lower() in (".yaml", ".yml") or Path(s).is_dir()]
-    root, doc = _yolo_root(sources[0]) if sources else (Path("."), None)
-    if len(sources) > 1:
-        warnings.append(f"{len(sources)} YOLO sources: paths are relative to the first, {root}; "
+    origin = dataset.origin or {}  # what the YOLO reader found: the root, data.yaml (never read again here)
+    root = Path(origin["root"]) if isinstance(origin.get("root"), str) else Path(".")
+    doc = origin.get("data_yaml") if isinstance(origin.get("data_yaml"), dict) else None
+    inputs = origin.get("inputs", 0)
+    if isinstance(inputs, int) and inputs > 1:
+        warnings.append(f"{inputs} YOLO sources: paths are relative to the first, {root}; "
                         "use absolute paths (paths='absolute') to keep every image reachable.")
     ids = dataset.images.column("source_id").to_pylist()
     file_names = dataset.images.column("file_name").to_pylist()
@@ -259,27 +247,36 @@ def _yolo(dataset: Dataset, paths: PathMode) -> SplitExport:
 
 
 def _coco(dataset: Dataset) -> SplitExport:
-    sources = [s for s in dataset.sources if Path(s).suffix.lower() == ".json"]
+    records = dataset.records
+    if records is None:
+        log.info("COCO export rebuilt from the tables: the dataset holds no COCO records")
+        return _coco_from_tables(dataset, "the dataset holds none of the export's own records "
+                                          "(built by hand, or not read from COCO)")
+    try:
+        return _coco_from_records(dataset, records)
+    except Unreadable as exc:  # a part the fast path never read (a deep `info`): the tables still hold the data
+        log.info("COCO export rebuilt from the tables: %s", exc)
+        return _coco_from_tables(dataset, f"the export's own records cannot be decoded ({exc})")
+
+
+def _coco_from_records(dataset: Dataset, records: SourceRecords) -> SplitExport:
     split_of = _splits(dataset)
     names = _names(dataset)
-    try:
-        docs = [msgspec.json.decode(Path(s).read_bytes()) for s in sources]
-        rows = _match_rows(dataset, docs)
-    except (OSError, msgspec.DecodeError, ValueError, RecursionError) as exc:  # a part the fast path never read
-        log.info("COCO export rebuilt from the tables: %s", exc)
-        return _coco_from_tables(dataset, f"the source files could not be matched ({exc})")
     warnings: list[str] = []
     per_split: dict[str, dict[str, list]] = {n: {"images": [], "annotations": []} for n in names}
     categories: dict[Any, Any] = {}
     extra: dict[str, Any] = {}
     seen_ids: set = set()
-    for doc, row_of in zip(docs, rows):
-        for cat in doc.get("categories", []):
-            if isinstance(cat, dict):
+    image_of = msgspec.json.Decoder(_ImageOf)
+    for file in range(records.files):
+        doc = records.document(file)
+        for cat in doc.get("categories") or []:
+            if isinstance(cat, dict) and _hashable(cat.get("id")):
                 categories.setdefault(cat.get("id"), cat)
         for key in ("info", "licenses", "scene_categories"):
             if key in doc and key not in extra:
                 extra[key] = doc[key]
+        row_of = _kept_images(records, file)
         clash = seen_ids & set(row_of)
         if clash:
             warnings.append(f"{len(clash):,} image ids repeat across the source files; those images keep their ids, "
@@ -292,11 +289,15 @@ def _coco(dataset: Dataset) -> SplitExport:
                 continue
             per_split[split]["images"].append({**rec, "split": split})
             image_split[key] = split
-        for ann in doc.get("annotations", []):
-            key = _image_key({"id": ann.get("image_id")}) if isinstance(ann, dict) else None
-            split = image_split.get(key)
+        for text in records.file_rows(records.annotations, file).column("record").to_pylist():
+            try:
+                image_id = image_of.decode(text).image_id
+            except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):  # not an object, or text msgspec refuses
+                ann = decode(text)
+                image_id = ann.get("image_id") if isinstance(ann, dict) else None
+            split = image_split.get(_image_key({"id": image_id}))
             if split is not None:
-                per_split[split]["annotations"].append(ann)
+                per_split[split]["annotations"].append(raw(text))
         for scene in doc.get("scene_annotations", []) or []:
             key = _image_key({"id": scene.get("image_id")}) if isinstance(scene, dict) else None
             split = image_split.get(key)
@@ -309,10 +310,20 @@ def _coco(dataset: Dataset) -> SplitExport:
         if "scene_annotations" in per_split[name] or "scene_categories" in extra:
             out["scene_annotations"] = per_split[name].get("scene_annotations", [])
             out["scene_categories"] = extra.get("scene_categories", [])
-        files[f"instances_{name}.json"] = msgspec.json.encode(out)
+        files[f"instances_{name}.json"] = write_document(out, out["images"], out["annotations"])
     note = ("One COCO file per split (instances_<split>.json) with the original records; each image's field `split` "
             "is set to its new split. Load the files together to see the new splits.")
     return SplitExport("coco", files, note, tuple(warnings))
+
+
+class _ImageOf(msgspec.Struct):
+    """The one field of an annotation record the split export reads (the rest is not decoded)."""
+
+    image_id: Any = None
+
+
+def _hashable(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
 
 
 def _image_key(rec: Any) -> Any:
@@ -326,30 +337,16 @@ def _image_key(rec: Any) -> Any:
     return value
 
 
-def _match_rows(dataset: Dataset, docs: list[Any]) -> list[dict[int, tuple[int, dict]]]:
-    """Per source document, image id -> (dataset row, image record), checked against the loaded ``source_id``s.
-
-    The reader keeps each file's images in order, skipping records without a whole-number id and
-    repeated ids; the same walk here must reproduce the dataset's ids exactly, or this raises.
-    """
-    ids = dataset.images.column("source_id").to_pylist()
-    offset = 0
-    out = []
-    for doc in docs:
-        if not isinstance(doc, dict) or not isinstance(doc.get("images"), list):
-            raise ValueError("a source file is not a COCO instances file")
-        row_of: dict[int, tuple[int, dict]] = {}
-        for rec in doc["images"]:
-            key = _image_key(rec)
-            if key is None or key in row_of:
-                continue
-            if offset >= len(ids) or ids[offset] != str(key):
-                raise ValueError(f"image {key} does not line up with the loaded images")
-            row_of[key] = (offset, rec)
-            offset += 1
-        out.append(row_of)
-    if offset != len(ids):
-        raise ValueError(f"the source files hold {offset} images, the dataset {len(ids)}")
+def _kept_images(records: SourceRecords, file: int) -> dict[Any, tuple[int, dict]]:
+    """Image id -> (dataset row, image record) of the records of ``file`` the reader kept."""
+    images = records.file_rows(records.images, file)
+    rows = images.column("row").to_numpy()
+    texts = images.column("record")
+    out: dict[Any, tuple[int, dict]] = {}
+    for k in np.flatnonzero(rows >= 0).tolist():
+        rec = decode(texts[k].as_py())
+        if isinstance(rec, dict):
+            out[_image_key(rec)] = (int(rows[k]), rec)
     return out
 
 

@@ -47,7 +47,7 @@ class GeneratedSplits:
 
     ``dataset`` is the input with its ``split`` column replaced (the cache ``key`` cleared).
     ``sizes``: one row per split — ``split``, ``images``, ``share``, ``target``, ``instances``.
-    ``classes``: per (class, split) — ``instances``, ``instance_share``, ``whole_instance_share``,
+    ``classes``: per (class, split) — ``class``, ``split``, ``instances``, ``instance_share``, ``whole_instance_share``,
     ``images``, ``image_share``, ``whole_image_share``. ``conditions``: per (condition, value,
     split) — ``images``, ``share``, ``whole_share``. ``label_distribution_error``: by unit
     (``instances``, ``images``) for the new splits, and ``before`` for the old ones when the
@@ -288,7 +288,7 @@ def _errors(dataset: Dataset) -> dict[str, float]:
     for unit in ("instances", "images"):
         cells = cell_counts(dataset, ("split",), unit).to_pandas()
         cells = cells[cells["split"].isin(splits)]
-        matrix = cells.pivot_table(index="split", columns="category", values="count", aggfunc="sum").fillna(0.0)
+        matrix = cells.pivot_table(index="split", columns="class", values="count", aggfunc="sum").fillna(0.0)
         out[unit] = label_distribution_error(matrix.to_numpy()) if len(matrix) else float("nan")
     return out
 
@@ -306,11 +306,11 @@ def _report(dataset: Dataset, names: tuple[str, ...], ratios: tuple[float, ...])
         "target": pa.array(list(ratios), pa.float64()),
         "instances": pa.array([int(per_split_instances.get(s, 0)) for s in names], pa.int64()),
     })
-    rows: dict[str, list] = {k: [] for k in ("category", "split", "instances", "instance_share", "whole_instance_share",
+    rows: dict[str, list] = {k: [] for k in ("class", "split", "instances", "instance_share", "whole_instance_share",
                                              "images", "image_share", "whole_image_share")}
-    inst_m = inst.pivot_table(index="split", columns="category", values="count", aggfunc="sum").reindex(
+    inst_m = inst.pivot_table(index="split", columns="class", values="count", aggfunc="sum").reindex(
         index=list(names), columns=dataset.class_names).fillna(0.0)
-    img_m = imgs.pivot_table(index="split", columns="category", values="count", aggfunc="sum").reindex(
+    img_m = imgs.pivot_table(index="split", columns="class", values="count", aggfunc="sum").reindex(
         index=list(names), columns=dataset.class_names).fillna(0.0)
     for matrix, count_key, share_key, whole_key in ((inst_m, "instances", "instance_share", "whole_instance_share"),
                                                     (img_m, "images", "image_share", "whole_image_share")):
@@ -321,12 +321,12 @@ def _report(dataset: Dataset, names: tuple[str, ...], ratios: tuple[float, ...])
             total = row.sum()
             for c in dataset.class_names:
                 if count_key == "instances":
-                    rows["category"].append(c)
+                    rows["class"].append(c)
                     rows["split"].append(s)
                 rows[count_key].append(int(row[c]))
                 rows[share_key].append(float(row[c] / total) if total > 0 else float("nan"))
                 rows[whole_key].append(float(whole_share[c]))
-    classes = pa.table({k: pa.array(v, pa.string() if k in ("category", "split") else
+    classes = pa.table({k: pa.array(v, pa.string() if k in ("class", "split") else
                                      (pa.int64() if k in ("instances", "images") else pa.float64())) for k, v in rows.items()})
     cond_rows: dict[str, list] = {k: [] for k in ("condition", "value", "split", "images", "share", "whole_share")}
     for cond in dataset.conditions:

@@ -45,9 +45,8 @@ from typing import Any, Literal, Sequence
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from ..cube import cube
+from ..cube import cube, image_counts
 from ..dataset import UNASSIGNED, Dataset
 
 Status = Literal["pass", "warn", "fail"]
@@ -278,10 +277,8 @@ def stratification(dataset: Dataset, *, tolerance: float = TOLERANCE,
     left out.
     """
     check_tolerances(tolerance, fail_tolerance)
-    split_col = dataset.images.column("split").combine_chunks()
-    if pa.types.is_dictionary(split_col.type):
-        split_col = split_col.dictionary_decode()
-    per_split = {r["values"]: r["counts"] for r in pc.value_counts(split_col).to_pylist()}
+    counted = image_counts(dataset, ("split",))
+    per_split = dict(zip(counted.column("split").to_pylist(), counted.column("images").to_pylist()))
     splits = [s for s in dataset.splits if s != UNASSIGNED]
     names = dataset.class_names
     holding = np.zeros((len(splits), len(names)))
@@ -289,5 +286,5 @@ def stratification(dataset: Dataset, *, tolerance: float = TOLERANCE,
     column = {n: i for i, n in enumerate(names)}
     for row in cube(dataset, ("split",)).to_pylist():
         if row["split"] in position:
-            holding[position[row["split"]], column[row["category"]]] += row["images"]
+            holding[position[row["split"]], column[row["class"]]] += row["images"]
     return judge(names, splits, holding, [per_split.get(s, 0) for s in splits], tolerance, fail_tolerance)

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
+
+from ..stats import chi2_independence
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,6 @@ def _independence(counts: np.ndarray, scale: float, condition: str, split: str |
     if tested.shape[0] < 2 or tested.shape[1] < 2:
         nan = float("nan")
         return expected, residuals, ChiSquare(condition, split, nan, 0, nan, nan, float(total))
-    chi2, p, dof, _ = stats.chi2_contingency(tested, correction=False)
+    chi2, p, dof = chi2_independence(tested)
     v = math.sqrt(chi2 / (total * (min(tested.shape) - 1)))
     return expected, residuals, ChiSquare(condition, split, float(chi2), int(dof), float(p), float(v), float(total))

@@ -30,10 +30,10 @@ import math
 from typing import Any, Sequence
 
 import numpy as np
-from scipy import stats
 
 from ..dataset import Dataset
 from ..longtail import pixel_source
+from ..stats import binom_cdf
 from ..types import UNASSIGNED, Unit
 from .findings import Finding, FindingKind, HiddenSubgroups
 from .table import DEFAULT_MAX_VALUES, OTHER, StrataTable, cell_counts, check_by, check_unit, strata_table
@@ -152,8 +152,7 @@ def _whole_candidates(table: StrataTable, min_expected: float, out: list[dict[st
             if value == (OTHER,) or table.expected[i, j] < min_expected:
                 continue
             tested += 1
-            p_value = float(stats.binom.cdf(int(round(table.counts[i, j] * s)), row_total,
-                                            table.counts[:, j].sum() * s / total))
+            p_value = binom_cdf(int(round(table.counts[i, j] * s)), row_total, table.counts[:, j].sum() * s / total)
             c = _cell(table, i, j, None)
             c["p_value"] = p_value
             out.append(c)
@@ -206,7 +205,7 @@ def _split_candidates(whole: StrataTable, table: StrataTable, split: str, min_ex
 
 
 def _binom_lower(count: float, n: float, p: float) -> float:
-    return float(stats.binom.cdf(int(round(count)), int(round(n)), min(max(p, 0.0), 1.0)))
+    return binom_cdf(int(round(count)), int(round(n)), min(max(p, 0.0), 1.0))
 
 
 def _z(count: float, expected: float, q: float) -> float:

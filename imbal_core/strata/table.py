@@ -90,7 +90,7 @@ class StrataTable:
     def to_arrow(self) -> pa.Table:
         """Long form: one row per (class, value) with count, expected, residual and both shares."""
         rows, cols = self.counts.shape
-        out: dict[str, Any] = {"category": pa.array(np.repeat(self.classes, cols).tolist() if rows else [], pa.string())}
+        out: dict[str, Any] = {"class": pa.array(np.repeat(self.classes, cols).tolist() if rows else [], pa.string())}
         for k, name in enumerate(self.conditions):
             out[name] = pa.array([v[k] if len(v) > k else v[0] for v in self.values] * rows, pa.string())
         out["count"] = pa.array(self.counts.ravel(), pa.float64())
@@ -144,7 +144,7 @@ def check_unit(dataset: Dataset, unit: str) -> Unit:
 
 
 def cell_counts(dataset: Dataset, dims: Sequence[str], unit: Unit) -> pa.Table:
-    """Counts per (dims..., category) in ``unit``: columns ``*dims``, ``category``, ``count``.
+    """Counts per (dims..., class) in ``unit``: columns ``*dims``, ``class``, ``count``.
 
     Null dimension values stay (as nulls). ``pixels`` are mask pixels, or box areas for
     box-only data (images of unknown size have none).
@@ -153,7 +153,7 @@ def cell_counts(dataset: Dataset, dims: Sequence[str], unit: Unit) -> pa.Table:
     if unit != "pixels" or pixel_source(dataset) == "masks":
         table = cube(dataset, dims)
         column = pc.fill_null(pc.cast(table.column(unit), pa.float64()), 0.0)
-        return pa.table({**{d: table.column(d) for d in dims}, "category": table.column("category"), "count": column})
+        return pa.table({**{d: table.column(d) for d in dims}, "class": table.column("class"), "count": column})
     anns = dataset.annotations
     w = anns.column("w").to_numpy(zero_copy_only=False).astype(np.float64)
     h = anns.column("h").to_numpy(zero_copy_only=False).astype(np.float64)
@@ -170,7 +170,7 @@ def cell_counts(dataset: Dataset, dims: Sequence[str], unit: Unit) -> pa.Table:
     grouped = pa.table(cols).group_by([*dims, "category_id"], use_threads=False).aggregate([("area", "sum")])
     names = dataset.categories.column("name")
     return pa.table({**{d: grouped.column(d) for d in dims},
-                     "category": pc.take(names, grouped.column("category_id")),
+                     "class": pc.take(names, grouped.column("category_id")),
                      "count": grouped.column("area_sum")})
 
 
@@ -212,7 +212,7 @@ def strata_table(
     known = df[list(by)].notna().all(axis=1)
     unknown = float(df.loc[~known, "count"].sum())
     df = df[known]
-    by_class = df.groupby("category")["count"].sum()
+    by_class = df.groupby("class")["count"].sum()
     by_class = by_class[by_class > 0]
     keys = [tuple(str(x) for x in k) if isinstance(k, tuple) else (str(k),) for k in df[list(by)].itertuples(index=False, name=None)]
     df = df.assign(_key=keys)
@@ -232,7 +232,7 @@ def strata_table(
         row = {c: i for i, c in enumerate(classes)}
         col = {v: j for j, v in enumerate(values)}
         fold = set(folded)
-        for cat, key, count in zip(df["category"], df["_key"], df["count"]):
+        for cat, key, count in zip(df["class"], df["_key"], df["count"]):
             if cat in row and (key in col or key in fold):
                 counts[row[cat], col.get(key, len(values) - 1)] += count
     scale = 1.0

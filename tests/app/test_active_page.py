@@ -58,7 +58,7 @@ def test_a_quota_project_shares_the_batch(app, tmp_path, monkeypatch):
     open_page(app)
     app.selectbox(key="al_source").set_value("street push").run()
     assert not app.exception and not app.error
-    classes = next(d.value for d in app.dataframe if "share" in d.value.columns).set_index("category")
+    classes = next(d.value for d in app.dataframe if "share" in d.value.columns).set_index("class")
     assert classes.loc["Wheelchair", "remaining"] == 348 and classes.loc["Bicycle", "remaining"] == 148
     assert classes["share"].sum() <= 500 and (classes["selected"] <= classes["share"]).all()
     assert classes.loc["Wheelchair", "share"] > 0 and metric(app, "Selected") == "500"

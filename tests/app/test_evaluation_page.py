@@ -53,9 +53,9 @@ def test_street_shows_the_confusion_matrix_the_table_the_night_gap_and_hard_nega
     assert "<b>★ Wheelchair</b>" in confusion["y"]  # a rare class, highlighted
     assert sum(confusion["z"][0]) == pytest.approx(1.0)
     # per-class table with the macro averages
-    per_class = table(app, "name")
-    assert list(per_class["name"][:2]) == ["Car", "Person"]
-    assert list(per_class["name"][-2:]) == ["macro average", "weighted average"]
+    per_class = table(app, "class")
+    assert list(per_class["class"][:2]) == ["Car", "Person"]
+    assert list(per_class["class"][-2:]) == ["macro average", "weighted average"]
     assert {"precision", "recall", "f1", "ap", "ap50"} <= set(per_class.columns)
     # per-condition recall: the detector is weaker at night
     by = heatmaps(app)[1]["data"][0]
@@ -108,7 +108,7 @@ def test_evaluating_one_split(app):
 def test_surface_classification(app):
     open_page(app, "surface")
     assert 0 < float(metric(app, "Balanced accuracy")) < float(metric(app, "Accuracy"))
-    assert "pr_auc" in table(app, "name").columns
+    assert "pr_auc" in table(app, "class").columns
     assert heatmaps(app)[1]["data"][0]["x"] == ["daylight", "overcast", "artificial", "low"]
     pr = [f for f in figures(app) if f["data"][0]["type"] == "scatter" and f["data"][0].get("mode") == "lines"]
     assert pr and {t["name"] for t in pr[0]["data"]} <= {"Crack", "Spalling", "Efflorescence", "Exposed rebar", "Background"}
@@ -117,7 +117,7 @@ def test_surface_classification(app):
 def test_lanes_segmentation(app):
     open_page(app, "lanes")
     assert 0.4 < float(metric(app, "mIoU")) < 0.7
-    assert "iou" in table(app, "name").columns
+    assert "iou" in table(app, "class").columns
 
 
 def test_a_sample_without_predictions_says_so(app):

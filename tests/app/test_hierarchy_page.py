@@ -34,7 +34,7 @@ def editor(at):
 def test_street_has_nothing_sparse_at_50(page):
     table = editor(page).value
     # smallest first, counted from annotations.json: Wheelchair 200, Stroller 360, Bus 380 (all above 50)
-    assert list(table["category"][:3]) == ["Wheelchair", "Stroller", "Bus"] and not table["merge"].any()
+    assert list(table["class"][:3]) == ["Wheelchair", "Stroller", "Bus"] and not table["merge"].any()
     assert "0 of 10 classes are below 50 instances" in texts(page) and "No merge chosen" in texts(page)
 
 
@@ -43,21 +43,21 @@ def test_merging_a_sparse_class_downloads_a_coco_that_reloads(page, downloads, t
     # for a critical class) lies between them, so exactly one class falls below it: Wheelchair
     page.number_input(key="hier_min").set_value(300).run()
     table = editor(page).value
-    assert list(table.loc[table["merge"], "category"]) == ["Wheelchair"]  # suggested, ticked
+    assert list(table.loc[table["merge"], "class"]) == ["Wheelchair"]  # suggested, ticked
     # after the merge the smallest class is Stroller: Car 10,300 / Stroller 360 = 28.6
     assert metric(page, "Classes with data") == "9" and metric(page, "Imbalance ratio") == "28.6"
     assert "**Wheelchair** → Person" in texts(page)
     path = tmp_path / "instances_merged.json"
     path.write_bytes(download(page, downloads, "Merged export (COCO JSON)"))
     reloaded = imbal_core.load(path, cache=False)
-    counts = {r["category"]: r["instances"] for r in class_totals(reloaded).to_pylist()}
+    counts = {r["class"]: r["instances"] for r in class_totals(reloaded).to_pylist()}
     assert "Wheelchair" not in counts and counts["Person"] == 4500 + 200 and len(counts) == 9
     mapping = json.loads(download(page, downloads, "Mapping (JSON)"))
     assert mapping == {"merges": {"Wheelchair": "person"}, "resolved": {"Wheelchair": "Person"}}
 
 
 def test_ticking_a_merge_changes_the_counts(page):
-    key, rows = editor(page).key, list(editor(page).value["category"])
+    key, rows = editor(page).key, list(editor(page).value["class"])
     ticked = {rows.index("Motorcycle"): {"merge": True}, rows.index("Bus"): {"merge": True}}
     page.session_state[key] = {"edited_rows": ticked, "added_rows": [], "deleted_rows": []}
     page.run()
@@ -77,7 +77,7 @@ def test_critical_classes_are_not_suggested(page):
     # as in the merge demo: Wheelchair (200) is the only class below 300 (Stroller, next, has 360)
     page.number_input(key="hier_min").set_value(300).run()
     table = editor(page).value
-    row = table[table["category"] == "Wheelchair"].iloc[0]
+    row = table[table["class"] == "Wheelchair"].iloc[0]
     assert not row["merge"] and "flagged critical" in row["reason"] and not table["merge"].any()
 
 
@@ -90,7 +90,7 @@ def test_a_mapping_upload_gives_classification_a_hierarchy(app):
     app.file_uploader(key="hier_mapping").set_value(("mapping.csv", mapping, "text/csv")).run()
     assert not app.exception and not app.error
     table = editor(app).value
-    assert set(table.loc[table["merge"], "category"]) == {"Efflorescence", "Exposed rebar"}  # 35 + 20 >= 50
+    assert set(table.loc[table["merge"], "class"]) == {"Efflorescence", "Exposed rebar"}  # 35 + 20 >= 50
     assert any(b.label == "Merged labels (CSV)" for b in app.get("download_button"))
 
 

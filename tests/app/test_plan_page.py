@@ -32,7 +32,7 @@ def plan_table(at) -> pd.DataFrame:
 def test_the_page_works_on_every_sample(app, sample):
     open_on(app, PAGE, sample)
     assert int(metric(app, "Planned samples").replace(",", "")) > 0
-    assert len(app.get("download_button")) == 5
+    assert len(app.main.get("download_button")) == 5
 
 
 def test_street_opens_on_a_plan_its_images_can_meet(page):
@@ -59,7 +59,7 @@ def test_moving_the_cap_changes_the_table_and_the_downloads(page, downloads):
         assert downloads[name] != before[name], name
     doc = json.loads(downloads["imbal_plan_balanced_train.json"])
     assert doc["inputs"]["cap"] == 2.0
-    assert {c["name"]: c["effective"] for c in doc["plan"]["classes"]} == after_table["effective"].to_dict()
+    assert {c["class"]: c["effective"] for c in doc["plan"]["classes"]} == after_table["effective"].to_dict()
 
 
 def metric_help(at, label: str) -> str:
@@ -71,7 +71,7 @@ def test_every_download_parses_back(page, downloads):
     table = plan_table(page).set_index("class")
     stem = "imbal_plan_sqrt_train"
     doc = json.loads(downloads[f"{stem}.json"])
-    assert {c["name"]: c["effective"] for c in doc["plan"]["classes"]} == table["effective"].to_dict()
+    assert {c["class"]: c["effective"] for c in doc["plan"]["classes"]} == table["effective"].to_dict()
     per_class = pd.read_csv(io.BytesIO(downloads[f"{stem}.csv"])).set_index("class")
     assert per_class["effective"].to_dict() == table["effective"].to_dict()
     markdown = markdown_table(downloads[f"{stem}.md"].decode()).set_index("class")

@@ -106,7 +106,7 @@ def test_the_ten_day_story_and_an_edited_target(app, use_workspace):
     page = texts(app)
     assert "Wheelchair needs 38.7/day to make 2026-12-10" in page and "Bicycle is on track" in page
     table = app.dataframe[1].value
-    assert table.set_index("name").loc["Wheelchair", "rate_per_day"] == pytest.approx(21.2)
+    assert table.set_index("class").loc["Wheelchair", "rate_per_day"] == pytest.approx(21.2)
 
     editor = app.data_editor[0]
     row = list(editor.value["class"]).index("Wheelchair")

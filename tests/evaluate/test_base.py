@@ -55,7 +55,7 @@ def test_one_json_shape_for_every_task(results, name, cls, task):
     ev, ds = results[name]
     doc = ev.to_dict()
     assert list(doc) == SHAPE and doc["task"] == task and doc["by_condition"] is None
-    assert [row["name"] for row in doc["classes"]] == list(ev.class_names)
+    assert [row["class"] for row in doc["classes"]] == list(ev.class_names)
     json.loads(json_bytes(doc))  # NaN written as null: valid JSON
     rows = by_condition(ev, ds, "split").to_dict()
     assert evaluation_dict(ev, rows) == {**doc, "by_condition": rows}

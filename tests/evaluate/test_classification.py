@@ -197,7 +197,7 @@ def test_the_surface_sample_against_scikit_learn():
     crack = ds.class_names.index("Crack")
     assert ev.classes.column("pr_auc")[crack].as_py() == pytest.approx(
         skm.average_precision_score(true == crack, ev.scores[:, crack]), abs=TOL)
-    recalls = dict(zip(ev.classes.column("name").to_pylist(), ev.classes.column("recall").to_pylist()))
+    recalls = dict(zip(ev.classes.column("class").to_pylist(), ev.classes.column("recall").to_pylist()))
     assert recalls["Background"] > 0.95 > recalls["Crack"] > recalls["Exposed rebar"]  # weaker on the rare classes
 
 
@@ -241,7 +241,7 @@ def _assert_scikit_learn_parity(ev, truth: list[str], predicted: list[str]) -> N
     # rows = ground truth, cols = predicted
     assert np.array_equal(ev.confusion.matrix, skm.confusion_matrix(truth, predicted, labels=labels))
     p, r, f, s = skm.precision_recall_fscore_support(truth, predicted, labels=labels, zero_division=np.nan)
-    rows = {row["name"]: row for row in ev.classes.to_pylist()}
+    rows = {row["class"]: row for row in ev.classes.to_pylist()}
     for i, name in enumerate(labels):
         for key, ref in (("precision", p[i]), ("recall", r[i]), ("f1", f[i])):
             ours = rows[name][key]
@@ -275,7 +275,7 @@ def test_a_predicted_class_the_dataset_lacks_is_a_wrong_prediction(truth, predic
     assert ev.accuracy == pytest.approx(accuracy)
     assert ev.predicted_only == only and ev.class_names == tuple(classes) + only
     assert_scikit_learn_parity(ev, truth, predicted)
-    rows = {row["name"]: row for row in ev.classes.to_pylist()}
+    rows = {row["class"]: row for row in ev.classes.to_pylist()}
     for name in only:  # a row of its own: predicted, never right, not a dataset category
         assert rows[name]["precision"] == 0.0 and rows[name]["support"] == 0 and rows[name]["category_id"] is None
     # the report says it happened: one row per unknown class, with how many predictions

@@ -138,7 +138,7 @@ def test_summary_and_per_class_ap_equal_pycocotools_exactly(tmp_path, seed):
     mismatched = [(f, getattr(summary, f), r) for f, r in zip(SUMMARY_FIELDS, E.stats) if not same(getattr(summary, f), r)]
     assert not mismatched  # all twelve, with ==
     reference = reference_per_class(E)
-    rows = {r["name"]: r for r in ev.classes.to_pylist()}
+    rows = {r["class"]: r for r in ev.classes.to_pylist()}
     assert set(rows) == set(reference)
     mismatched = [(n, k, rows[n][k], v) for n, ref in reference.items() for k, v in ref.items() if not same(rows[n][k], v)]
     assert not mismatched
@@ -175,7 +175,7 @@ def test_the_cli_equals_pycocotools_exactly(tmp_path, capsys):
     doc = json.loads(out)
     assert not [(f, doc["coco"][f], r) for f, r in zip(SUMMARY_FIELDS, E.stats) if not same(doc["coco"][f], r)]
     reference = reference_per_class(E)
-    rows = {r["name"]: r for r in doc["classes"]}
+    rows = {r["class"]: r for r in doc["classes"]}
     assert not [(n, k, rows[n][k], v) for n, ref in reference.items() for k, v in ref.items() if not same(rows[n][k], v)]
 
 
@@ -215,5 +215,5 @@ def test_taco_boxes_past_the_border_evaluate_as_pycocotools(realdata, tmp_path):
     assert not [(f, getattr(ev.coco.summary, f), r) for f, r in zip(SUMMARY_FIELDS, E.stats)
                 if not same(getattr(ev.coco.summary, f), r)]
     reference = reference_per_class(E)
-    rows = {r["name"]: r for r in ev.classes.to_pylist()}
+    rows = {r["class"]: r for r in ev.classes.to_pylist()}
     assert not [(n, k, rows[n][k], v) for n, ref in reference.items() for k, v in ref.items() if not same(rows[n][k], v)]

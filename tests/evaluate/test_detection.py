@@ -73,7 +73,7 @@ def test_per_class_ap_equals_pycocotools_on_the_original_files(val2014):
         p = precision[:, :, k]
         by_name[gt.cats[cat]["name"]] = p[p > -1].mean() if (p > -1).any() else np.nan
     ev = evaluate_detection(ds, read_predictions(folder / "instances_val2014_fakebbox100_results.json", ds))
-    ours = dict(zip(ev.classes.column("name").to_pylist(), ev.classes.column("ap").to_pylist()))
+    ours = dict(zip(ev.classes.column("class").to_pylist(), ev.classes.column("ap").to_pylist()))
     assert set(ours) == set(by_name)
     for name, value in by_name.items():
         if np.isnan(value):
@@ -108,7 +108,7 @@ def test_confusion_matrix_on_hand_built_boxes(scene):
     assert ev.detections.column("status").to_pylist() == [
         "correct", "duplicate", "wrong_class", "background", "ignored", "below_threshold", "background"]
     assert ev.ground_truth.column("status").to_pylist() == ["found", "missed", "wrong_class", "crowd"]
-    rows = {r["name"]: r for r in ev.classes.to_pylist()}
+    rows = {r["class"]: r for r in ev.classes.to_pylist()}
     assert (rows["Person"]["support"], rows["Person"]["predicted"], rows["Person"]["tp"]) == (2, 3, 1)
     assert rows["Person"]["precision"] == pytest.approx(1 / 3) and rows["Person"]["recall"] == pytest.approx(0.5)
     assert (rows["Wheelchair"]["precision"], rows["Wheelchair"]["recall"], rows["Wheelchair"]["f1"]) == (0.0, 0.0, 0.0)
@@ -208,7 +208,7 @@ def test_matching_accounts_for_every_box_once(gt, dt, iou, threshold):
 
 def test_the_street_sample_is_weaker_on_rare_classes(street):
     ds, preds, ev = street
-    recall = dict(zip(ev.classes.column("name").to_pylist(), ev.classes.column("recall").to_pylist()))
+    recall = dict(zip(ev.classes.column("class").to_pylist(), ev.classes.column("recall").to_pylist()))
     assert recall["Car"] > recall["Person"] > recall["Wheelchair"] and recall["Stroller"] < 0.6
     assert ev.confusion.matrix[-1, ev.class_names.index("Wheelchair")] >= 40  # confident wheelchair false alarms
     recall_points, precision = ev.pr_curve("Wheelchair")

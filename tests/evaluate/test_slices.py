@@ -10,8 +10,8 @@ from imbal_core.evaluate.slices import gaps
 def assert_sums_to_totals(ds, ev, by):
     slices = by_condition(ev, ds, by, ranked=False)
     df = slices.to_pandas()
-    totals = ev.classes.to_pandas().set_index("name")
-    summed = df.groupby("name")[["support", "predicted", "tp", "fp", "fn"]].sum()
+    totals = ev.classes.to_pandas().set_index("class")
+    summed = df.groupby("class")[["support", "predicted", "tp", "fp", "fn"]].sum()
     for column in ("support", "predicted", "tp", "fp", "fn"):
         assert summed[column].to_dict() == totals[column].to_dict(), column
     assert df.drop_duplicates("value")["images"].sum() == ev.images
@@ -40,7 +40,7 @@ def test_the_night_weakness_of_the_street_detector(street):
     recall = slices.pivot("recall")
     assert slices.values == ("day", "night")  # most images first
     assert (recall["night"] < recall["day"]).all()  # every class, weaker at night
-    cell = slices.to_pandas().set_index(["value", "name"]).loc[("night", "Wheelchair")]
+    cell = slices.to_pandas().set_index(["value", "class"]).loc[("night", "Wheelchair")]
     assert (cell["support"], bool(cell["small_support"])) == (9, True)  # 9 wheelchairs at night: flagged, not hidden
     assert cell["recall"] == pytest.approx(3 / 9)
     widest = gaps(slices, "recall")
@@ -52,8 +52,8 @@ def test_ap_per_slice_is_cocoevals_on_those_images(street):
     ds, preds, ev = street
     slices = by_condition(ev, ds, "split")
     val = evaluate_detection(ds, preds, split="val")
-    ours = slices.to_pandas().query("value == 'val'").set_index("name")["ap"]
-    expected = dict(zip(val.classes.column("name").to_pylist(), val.classes.column("ap").to_pylist()))
+    ours = slices.to_pandas().query("value == 'val'").set_index("class")["ap"]
+    expected = dict(zip(val.classes.column("class").to_pylist(), val.classes.column("ap").to_pylist()))
     for name, value in expected.items():
         assert ours[name] == pytest.approx(value, abs=1e-12)
     full = ev.coco.per_class_for(ev.image_ids)
@@ -64,7 +64,7 @@ def test_pr_auc_per_slice(surface):
     ds, ev = surface
     slices = by_condition(ev, ds, "lighting")
     df = slices.to_pandas()
-    low = df[df["value"] == "low"].set_index("name")
+    low = df[df["value"] == "low"].set_index("class")
     assert low.loc["Background", "pr_auc"] > low.loc["Crack", "pr_auc"] > 0
     assert slices.to_dict()[0]["condition"] == "lighting"
 
@@ -94,7 +94,7 @@ def test_a_missing_condition_value_is_its_own_cell(scene):
     ev = evaluate_detection(ds, preds, coco_ap=False)
     slices = by_condition(ev, ds, "time_of_day")
     assert set(slices.values) == {"night", "day"}
-    df = slices.to_pandas().set_index(["value", "name"])
+    df = slices.to_pandas().set_index(["value", "class"])
     assert df.loc[("night", "Person"), "support"] == 2 and df.loc[("day", "Person"), "support"] == 0
     assert np.isnan(df.loc[("day", "Person"), "recall"])
     with pytest.raises(ValueError, match="`metric` must be one of"):

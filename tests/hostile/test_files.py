@@ -117,7 +117,7 @@ def test_a_mask_past_pillows_limit_is_counted(capsys, caplog, tmp_path, aerial_m
     assert_handled(code, text)
     doc = json.loads(text.splitlines()[0])
     assert code == 0 and doc["images"] == 1 and not doc["report"]
-    pixels = {c["name"]: c["pixels"] for c in doc["classes"]}
+    pixels = {c["class"]: c["pixels"] for c in doc["classes"]}
     assert pixels == {"road": 10 * PAST_PILLOW, "lane": 50 * 20}
     assert Image.MAX_IMAGE_PIXELS == limit  # Pillow's global limit is left alone
 
@@ -134,7 +134,7 @@ def test_masks_past_pillows_limit_are_evaluated(capsys, caplog, tmp_path, aerial
     assert_handled(code, text)
     doc = json.loads(text.splitlines()[0])
     assert code == 0 and doc["images"] == 1
-    assert {c["name"]: c["iou"] for c in doc["classes"]} == {"road": 1.0, "lane": 1.0}
+    assert {c["class"]: c["iou"] for c in doc["classes"]} == {"road": 1.0, "lane": 1.0}
     assert doc["segmentation"]["pixels"] == PAST_PILLOW ** 2
 
 

@@ -193,7 +193,7 @@ def test_a_coco_name_with_a_lone_surrogate_is_read_and_reported(capsys, caplog, 
     assert_handled(code, out + err)
     doc = json.loads(out)
     assert code == 0 and doc["images"] == 4 and doc["annotations"] == 4
-    assert {c["name"] for c in doc["classes"]} == {"cat\\udcff", "bus"}
+    assert {c["class"] for c in doc["classes"]} == {"cat\\udcff", "bus"}
     rows = [r for r in doc["report"] if r["code"] == "lone_surrogate"]
     assert len(rows) == 1 and rows[0]["file"] == str(path) and rows[0]["problem"].startswith("2 text value(s)")
 
@@ -472,7 +472,7 @@ def test_every_duckdb_connection_in_the_library_is_closed_by_a_with_or_a_finally
     """A static look at every ``duckdb.connect(``: it opens a ``with`` block, or the function
     closes the connection in a ``finally`` (or hands it to an object that does)."""
     allowed = {  # connections handed to an owner that closes them
-        ("io/_jsonfast.py", "self.connection = duckdb.connect()"),  # Warmup.close(), called in coco_fast's finally
+        ("io/coco/_jsonfast.py", "self.connection = duckdb.connect()"),  # Warmup.close(), called in io/coco/fast.py's finally
         ("quotas/store.py", "return duckdb.connect(str(self.path))"),  # Workspace._open: closed by _connect's finally
     }
     found = []

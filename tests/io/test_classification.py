@@ -33,7 +33,7 @@ def load(folder: Path, name: str, content: str | bytes, **options):
 
 def images_per_class(dataset) -> dict[str, int]:
     totals = class_totals(dataset)
-    return dict(zip(totals.column("category").to_pylist(), totals.column("images").to_pylist()))
+    return dict(zip(totals.column("class").to_pylist(), totals.column("images").to_pylist()))
 
 
 def test_the_registry_finds_all_three_readers_here():

@@ -330,7 +330,7 @@ def test_coco_val2014_100(realdata, engine):
     totals = class_totals(ds)
     assert (ds.num_images, ds.num_annotations, ds.categories.num_rows) == (100, 839, 80)
     assert int((totals.column("instances").to_numpy() > 0).sum()) == 70
-    assert dict(zip(totals.column("category").to_pylist(), totals.column("instances").to_pylist()))["person"] == 256
+    assert dict(zip(totals.column("class").to_pylist(), totals.column("instances").to_pylist()))["person"] == 256
     assert ds.splits == ("val",)
 
 
@@ -387,7 +387,7 @@ def test_every_annotation_is_kept_or_reported(tmp_path, doc):
 def test_fast_path_split_survives_a_separator_across_a_chunk_boundary(monkeypatch, chunk):
     """A ``},{`` whose comma is the first byte of the next chunk was patched to a newline and then
     taken for pretty-printing, sending a compact file to the slow path (for some chunk sizes)."""
-    from imbal_core.io import _jsonfast
+    from imbal_core.io.coco import _jsonfast
 
     monkeypatch.setattr(_jsonfast, "_CHUNK", chunk)
     records = [b'{"id": %d, "w": 1}' % i for i in range(12)]

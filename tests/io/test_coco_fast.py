@@ -1,4 +1,4 @@
-"""The COCO fast path (`io/coco_fast.py`, `io/_jsonfast.py`) against the per-record path.
+"""The COCO fast path (`io/coco/fast.py`, `io/coco/_jsonfast.py`) against the per-record path.
 
 The fast path maps the file, splits the arrays' records without copying them, hands them to
 DuckDB as ``string_view`` values and leaves the polygons unparsed. Whatever it does, it must
@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from imbal_core.io import _jsonfast as fast
+from imbal_core.io.coco import _jsonfast as fast
 from imbal_core.io import coco
 from imbal_core.report import LoadReport
 
@@ -231,7 +231,7 @@ def test_the_duckdb_warm_up_does_not_import_pandas():
     """pyarrow imports pandas on its first conversion of Python values: 0.2 s holding the GIL.
     Done by the warm-up, beside the NumPy split, it made the split wait for the GIL at every call
     (0.08 s became 0.3-0.6 s); it belongs beside DuckDB's parse, which runs without the GIL."""
-    code = ("import sys; from imbal_core.io import _jsonfast as fast; w = fast.Warmup('{\"id\": \"BIGINT\"}'); "
+    code = ("import sys; from imbal_core.io.coco import _jsonfast as fast; w = fast.Warmup('{\"id\": \"BIGINT\"}'); "
             "w.ready(); w.close(); print('pandas' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "False", done.stderr[-2000:]

@@ -163,7 +163,7 @@ def test_summary_cli_auto(realdata, capsys, relative, images, annotations, class
     summary = json.loads(out)
     assert summary["format"] == "cvat"
     assert (summary["images"], summary["annotations"]) == (images, annotations)
-    assert {c["name"]: c["instances"] for c in summary["classes"]} == classes
+    assert {c["class"]: c["instances"] for c in summary["classes"]} == classes
 
 
 @pytest.mark.realdata

@@ -32,7 +32,7 @@ def make_tree(root: Path, files: dict[str, object]) -> Path:
 
 def per_class(dataset) -> dict[str, int]:
     totals = class_totals(dataset)
-    return dict(zip(totals.column("category").to_pylist(), totals.column("images").to_pylist()))
+    return dict(zip(totals.column("class").to_pylist(), totals.column("images").to_pylist()))
 
 
 # tree, expected: {class: images}, splits, report codes

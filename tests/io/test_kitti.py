@@ -91,7 +91,7 @@ def test_imbal_summary_reads_the_real_folder(realdata, capsys):
     assert code == 0, err
     doc = json.loads(out)
     assert (doc["format"], doc["images"], doc["annotations"]) == ("kitti", 2, 5)
-    assert {c["name"]: c["instances"] for c in doc["classes"]} == {"Truck": 1, "Van": 4}
+    assert {c["class"]: c["instances"] for c in doc["classes"]} == {"Truck": 1, "Van": 4}
     assert doc["conditions"] == ["truncated", "occluded"]
 
 
@@ -134,7 +134,7 @@ def test_tracking_sequences_are_groups(tmp_path):
     assert images["occluded"] == ["fully visible", None, "mixed", None]  # occluded 3 is KITTI's "unknown"
     assert dataset.annotations.column("occluded").to_pylist() == [False, False, True, None]  # 0, 0, 1, 3
     by_group = cube(dataset, ("group",)).to_pydict()
-    assert list(zip(by_group["group"], by_group["category"], by_group["instances"])) == [
+    assert list(zip(by_group["group"], by_group["class"], by_group["instances"])) == [
         ("0000", "Car", 2), ("0000", "Cyclist", 1), ("0001", "Van", 1)]
 
 

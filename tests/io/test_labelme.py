@@ -142,7 +142,7 @@ def test_summary_cli_auto(realdata, capsys, relative, images, annotations, used)
     summary = json.loads(out)
     assert summary["format"] == "labelme"
     assert (summary["images"], summary["annotations"]) == (images, annotations)
-    assert {c["name"]: c["instances"] for c in summary["classes"] if c["instances"]} == used
+    assert {c["class"]: c["instances"] for c in summary["classes"] if c["instances"]} == used
 
 
 @pytest.mark.realdata

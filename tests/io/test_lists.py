@@ -28,7 +28,7 @@ def load(folder: Path, files: dict[str, str | bytes], **options):
 
 def per_class(dataset) -> dict[str, int]:
     totals = class_totals(dataset)
-    return dict(zip(totals.column("category").to_pylist(), totals.column("images").to_pylist()))
+    return dict(zip(totals.column("class").to_pylist(), totals.column("images").to_pylist()))
 
 
 # files, expected: images, {class: images}, report codes
@@ -208,7 +208,7 @@ def test_places_lt_figures(places):
     assert dataset.class_names[0] == "airfield"
     assert dataset.categories.column("source_id")[0].as_py() == "0"
     train = cube(dataset, ("split",)).filter(pc.equal(pc.field("split"), "train"))
-    by_class = dict(zip(train.column("category").to_pylist(), train.column("images").to_pylist()))
+    by_class = dict(zip(train.column("class").to_pylist(), train.column("images").to_pylist()))
     assert by_class["airfield"] == 219
     assert max(by_class, key=by_class.get) == dataset.class_names[7] == "amusement_park"  # 4,980 images
     assert sorted(by_class.values()).count(5) == 3

@@ -37,7 +37,7 @@ B = [[1, 1, 1, 1],
 
 
 def totals(ds):
-    return {r["category"]: (r["images"], r["instances"], r["pixels"]) for r in class_totals(ds).to_pylist()}
+    return {r["class"]: (r["images"], r["instances"], r["pixels"]) for r in class_totals(ds).to_pylist()}
 
 
 @pytest.fixture
@@ -184,7 +184,7 @@ def test_tiles_of_a_mask_read_in_strips_equal_the_whole(tmp_path, monkeypatch):
     monkeypatch.setattr(rasters, "STRIP_PIXELS", 30)  # one row a strip, rounded up to whole tile rows
     stripped = tiles_from_masks(tmp_path, tile_size=8)
     assert stripped.tiles == whole.tiles == 6 * 4 and stripped.table.equals(whole.table)
-    assert stripped.table.num_rows and set(stripped.table.column("category").to_pylist()) == {"road", "lane"}
+    assert stripped.table.num_rows and set(stripped.table.column("class").to_pylist()) == {"road", "lane"}
 
 
 def test_a_mask_is_read_in_bounded_memory(tmp_path):

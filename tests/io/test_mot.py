@@ -42,7 +42,7 @@ def read(root: Path, files: dict[str, str], where: str = ".", **options):
 
 def instances(dataset) -> dict[str, int]:
     counted = cube(dataset, ())
-    return dict(zip(counted.column("category").to_pylist(), counted.column("instances").to_pylist()))
+    return dict(zip(counted.column("class").to_pylist(), counted.column("instances").to_pylist()))
 
 
 def codes(report: LoadReport) -> Counter:
@@ -62,7 +62,7 @@ def test_real_mot_sequences(realdata):
     assert dataset.num_images == 2 and dataset.num_annotations == 2
     assert dataset.class_names == [f"label_{i}" for i in range(10)]
     assert dataset.categories.column("source_id").to_pylist() == [str(i) for i in range(1, 11)]
-    assert cube(dataset, ()).to_pydict()["category"] == ["label_2"]
+    assert cube(dataset, ()).to_pydict()["class"] == ["label_2"]
     images = dataset.images.to_pydict()
     assert images["group"] == ["mot_seq", "Test"]
     assert images["source_id"] == ["mot_seq/000001", "Test/000001"]
@@ -85,7 +85,7 @@ def test_imbal_summary_reads_the_real_folder(realdata, capsys):
     assert code == 0, err
     doc = json.loads(out)
     assert (doc["format"], doc["images"], doc["annotations"], doc["classes_declared"]) == ("mot", 2, 2, 10)
-    assert {c["name"]: c["instances"] for c in doc["classes"] if c["instances"]} == {"label_2": 2}
+    assert {c["class"]: c["instances"] for c in doc["classes"] if c["instances"]} == {"label_2": 2}
 
 
 # --------------------------------------------------------------------------- generated sequences
@@ -110,7 +110,7 @@ def test_seqinfo_gives_every_frame_size_and_name(tmp_path):
 def test_mot15_lines_have_no_class(tmp_path):
     dataset, report = read(tmp_path, {"ADL-Rundle-6/gt/gt.txt": "1,1,10,10,50,100,1,-1,-1,-1\n2,1,12,10,50,100,1,-1,-1,-1\n"},
                            where="ADL-Rundle-6")
-    assert dataset.num_annotations == 2 and cube(dataset, ()).column("category").to_pylist() == ["pedestrian"]
+    assert dataset.num_annotations == 2 and cube(dataset, ()).column("class").to_pylist() == ["pedestrian"]
     assert [r.code for r in report] == ["no_class"]  # once per file; no visibility, so no condition
     assert dataset.conditions == ()
 

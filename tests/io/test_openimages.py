@@ -65,7 +65,7 @@ def read(root: Path, files: dict[str, str], where: str = ".", **options):
 
 def instances(dataset) -> dict[str, int]:
     counted = cube(dataset, ())
-    return dict(zip(counted.column("category").to_pylist(), counted.column("instances").to_pylist()))
+    return dict(zip(counted.column("class").to_pylist(), counted.column("instances").to_pylist()))
 
 
 def codes(report: LoadReport) -> Counter:

@@ -68,7 +68,7 @@ def write(path: Path, doc) -> Path:
 def metrics(ds, preds) -> tuple:
     ev = evaluate(ds, preds, iou=0.5, score_threshold=0.5)
     s = ev.coco.summary
-    classes = ev.classes.select(["name", "support", "predicted", "tp", "fp", "fn", "ap", "ap50"]).to_pylist()
+    classes = ev.classes.select(["class", "support", "predicted", "tp", "fp", "fn", "ap", "ap50"]).to_pylist()
     return (s.ap, s.ap50, s.ap75, s.ar100), classes
 
 

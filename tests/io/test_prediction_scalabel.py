@@ -61,7 +61,7 @@ def as_scalabel(gt: dict, results: list[dict], video: str | None = None) -> list
 def metrics(ds, preds):
     ev = evaluate(ds, preds)
     s = ev.coco.summary
-    return (s.ap, s.ap50, s.ap75, s.ar100), ev.classes.select(["name", "tp", "fp", "fn", "ap", "ap50"]).to_pylist()
+    return (s.ap, s.ap50, s.ap75, s.ar100), ev.classes.select(["class", "tp", "fp", "fn", "ap", "ap50"]).to_pylist()
 
 
 @pytest.fixture
@@ -219,4 +219,4 @@ def test_the_real_bdd100k_labels_scored_are_a_perfect_prediction(realdata, tmp_p
     assert all(p is not None for p in preds.table.column("polygons").to_pylist())
     ev = evaluate(ds, preds)
     car = ev.classes.to_pylist()[0]
-    assert (car["name"], car["support"], car["tp"], car["fp"]) == ("car", 4, 4, 0)
+    assert (car["class"], car["support"], car["tp"], car["fp"]) == ("car", 4, 4, 0)

@@ -77,7 +77,7 @@ def case(tmp_path_factory):
 def metrics(ds, preds):
     ev = evaluate(ds, preds)
     s = ev.coco.summary
-    return (s.ap, s.ap50, s.ap75, s.ar100), ev.classes.select(["name", "tp", "fp", "fn", "ap"]).to_pylist()
+    return (s.ap, s.ap50, s.ap75, s.ar100), ev.classes.select(["class", "tp", "fp", "fn", "ap"]).to_pylist()
 
 
 def test_the_reference_is_read_as_ultralytics_writes_it(case):

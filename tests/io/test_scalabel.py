@@ -58,7 +58,7 @@ def read(tmp_path: Path, doc, name: str = "labels.json", **options):
 
 def instances(dataset) -> dict[str, int]:
     counted = cube(dataset, ())
-    return dict(zip(counted.column("category").to_pylist(), counted.column("instances").to_pylist()))
+    return dict(zip(counted.column("class").to_pylist(), counted.column("instances").to_pylist()))
 
 
 def codes(report: LoadReport) -> Counter:
@@ -106,7 +106,7 @@ def test_imbal_summary_reads_the_real_folder(realdata, capsys):
     assert code == 0, err
     doc = json.loads(out)
     assert (doc["format"], doc["images"], doc["annotations"]) == ("scalabel", 3, 6)
-    assert {c["name"]: c["instances"] for c in doc["classes"]} == {"car": 4, "other person": 1, "person": 1}
+    assert {c["class"]: c["instances"] for c in doc["classes"]} == {"car": 4, "other person": 1, "person": 1}
 
 
 # --------------------------------------------------------------------------- generated frames
@@ -121,7 +121,7 @@ def test_weather_scene_and_time_of_day_become_conditions(tmp_path):
     dataset, report = read(tmp_path, frames, name="det_train.json")
     assert set(dataset.conditions) >= {"weather", "scene", "time_of_day"}
     counted = cube(dataset, ("time_of_day", "weather")).to_pydict()
-    assert list(zip(counted["time_of_day"], counted["weather"], counted["category"], counted["instances"])) == [
+    assert list(zip(counted["time_of_day"], counted["weather"], counted["class"], counted["instances"])) == [
         ("daytime", "clear", "car", 2), ("night", "rainy", "car", 2), ("night", "rainy", "pedestrian", 1)]
     assert dataset.splits == ("train",)  # from the file name
     assert dataset.images.column("group").to_pylist() == ["v1", "v1", "v2"]

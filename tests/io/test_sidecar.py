@@ -57,6 +57,9 @@ CASES = {
         "file_name,serial,brightness,lighting\n" + "".join(
             f"{n},{i},{i / 3:.2f},day\n" for i, n in enumerate(["imgs/a.jpg", "imgs/b.jpg", "c.jpg"])),
         ({"lighting": ["day"] * 3, "serial": ["0", "1", "2"]}, {"condition_ignored": 1})),
+    "a column named like a count table's column is not a condition": (
+        "file_name,Class,instances,lighting\nimgs/a.jpg,x,1,day\nimgs/b.jpg,y,2,night\nc.jpg,x,1,day\n",
+        ({"lighting": ["day", "night", "day"]}, {"condition_ignored": 2})),
     "header only": (
         "file_name,lighting\n",
         ({}, {"no_sidecar_row": 3})),
@@ -107,9 +110,9 @@ def test_the_new_condition_feeds_the_cube(tmp_path, base):
     joined = join_conditions(base, write(tmp_path, "side.csv", "file_name,lighting\nimgs/a.jpg,day\nimgs/b.jpg,night\n"))
     table = cube(joined, ("lighting",))
     assert table.to_pylist() == [
-        {"lighting": "day", "category": "cat", "images": 1, "instances": 1, "pixels": None},
-        {"lighting": "night", "category": "dog", "images": 1, "instances": 1, "pixels": None},
-        {"lighting": None, "category": "cat", "images": 1, "instances": 1, "pixels": None},
+        {"lighting": "day", "class": "cat", "images": 1, "instances": 1, "pixels": None},
+        {"lighting": "night", "class": "dog", "images": 1, "instances": 1, "pixels": None},
+        {"lighting": None, "class": "cat", "images": 1, "instances": 1, "pixels": None},
     ]
 
 

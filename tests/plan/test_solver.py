@@ -37,8 +37,8 @@ def test_to_dict_has_the_cli_shape():
     assert {"strategy", "budget", "cap", "total_effective", "imbalance_ratio_before", "imbalance_ratio_after",
             "warnings", "classes"} <= set(doc)
     assert doc["cap"] == 5.0 and isinstance(doc["budget"], int)
-    assert set(doc["classes"][0]) >= {"name", "count", "target", "multiplier", "effective", "capped"}
-    assert doc["classes"][3] == {"name": "Wheelchair", "count": 300, "target": 2000, "multiplier": 5.0,
+    assert set(doc["classes"][0]) >= {"class", "count", "target", "multiplier", "effective", "capped"}
+    assert doc["classes"][3] == {"class": "Wheelchair", "count": 300, "target": 2000, "multiplier": 5.0,
                                  "effective": 1500, "capped": True, "floored": False}
 
 

@@ -148,7 +148,7 @@ def test_incidence_counts_match_the_cube(street):
             table = cube(street, ("split",)).to_pandas()
             if split:
                 table = table[table["split"] == split]
-            expected = table.groupby("category")[unit].sum()
+            expected = table.groupby("class")[unit].sum()
             assert dict(zip(inc.classes, inc.counts.tolist())) == {c: int(expected.get(c, 0)) for c in street.class_names}
 
 

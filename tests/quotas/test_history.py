@@ -12,7 +12,7 @@ from .conftest import SAMPLE_DAYS, daily_export
 
 MON, TUE, WED, THU, FRI = (date(2026, 1, d) for d in (5, 6, 7, 8, 9))
 SAT, NEXT_MON = date(2026, 1, 10), date(2026, 1, 12)
-COLUMNS = ["day", "category", "images", "instances", "pixels"]
+COLUMNS = ["day", "class", "images", "instances", "pixels"]
 
 
 def values(history, category="A", unit="instances"):
@@ -40,7 +40,7 @@ def test_images_count_on_the_day_of_their_class_first_annotation(sample_workspac
 
     history = build_history(sample_workspace.load("last"), "timestamps")
     for export, day in zip(sample_exports, SAMPLE_DAYS):
-        totals = {r["category"]: r["images"] for r in class_totals(export).to_pylist()}
+        totals = {r["class"]: r["images"] for r in class_totals(export).to_pylist()}
         assert {c: values(history, c, "images")[day] for c in totals} == totals
 
 
@@ -63,7 +63,7 @@ def test_auto_fills_days_between_snapshots_from_the_next_export_timestamps(works
     workspace.ingest("p", daily_export({MON: {"A": 2}, TUE: {"A": 3}, WED: {"A": 1}, THU: {"A": 4}}))
     auto = build_history(workspace.load("p"))
     assert values(auto) == {MON: 2, TUE: 5, WED: 6, THU: 10}
-    assert list(auto.frame()["source"][auto.frame()["category"] == "A"]) == ["snapshot", "timestamps", "timestamps",
+    assert list(auto.frame()["source"][auto.frame()["class"] == "A"]) == ["snapshot", "timestamps", "timestamps",
                                                                               "snapshot"]
     carried = build_history(workspace.load("p"), "snapshots")
     assert values(carried) == {MON: 2, TUE: 2, WED: 2, THU: 10}

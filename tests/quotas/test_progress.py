@@ -54,6 +54,9 @@ def test_the_sample_story(sample_workspace, project):
     assert "the last 5 working days averaged 21.2" in wheelchair.advice
     assert "more labellers will not help" in wheelchair.advice
     assert "Bicycle is on track" in bicycle.advice and "2026-12-04" in bicycle.advice
+    counts = result.status_counts  # the page's metrics: one class off track, one on track, none else
+    assert counts.pop(QuotaStatus.OFF_TRACK) == 1 and counts.pop(QuotaStatus.ON_TRACK) == 1
+    assert set(counts.values()) == {0}
 
 
 def test_classes_are_listed_worst_first_in_the_order_of_the_status_rank():
@@ -100,7 +103,7 @@ def test_status_json_shape(sample_workspace):
     data = project_progress(sample_workspace, "daily").to_dict()
     assert {"project", "as_of", "classes"} <= set(data)
     for row in data["classes"]:
-        assert {"name", "target", "current", "remaining", "rate_per_day", "projected_date", "status", "advice"} <= set(row)
+        assert {"class", "target", "current", "remaining", "rate_per_day", "projected_date", "status", "advice"} <= set(row)
         assert row["status"] in ("done", "on_track", "at_risk", "off_track")
 
 
@@ -234,7 +237,7 @@ def test_bad_rules(kwargs, match):
 def test_burn_series_lines():
     data = project_data(steady(), [QuotaTarget("A", 100, NEXT_FRI), QuotaTarget("B", 40, NEXT_FRI)])
     table = burn_series(progress(data)).to_pandas()
-    a = table[table["category"] == "A"]
+    a = table[table["class"] == "A"]
     actual = a[a["series"] == "actual"]
     assert list(actual["count"]) == [10, 20, 30, 40, 50] and list(actual["remaining"]) == [90, 80, 70, 60, 50]
     projected = a[a["series"] == "projected"].sort_values("day")
@@ -242,13 +245,13 @@ def test_burn_series_lines():
     assert projected["day"].iloc[-1] == NEXT_FRI and projected["count"].iloc[-1] == 100
     needed = a[a["series"] == "needed"].sort_values("day")
     assert needed["count"].iloc[-1] == pytest.approx(100) and needed["day"].iloc[-1] == NEXT_FRI
-    b = table[table["category"] == "B"]
+    b = table[table["class"] == "B"]
     assert set(b["series"]) == {"actual"}  # done: nothing to project
-    total = table[(table["category"] == ALL_CLASSES) & (table["series"] == "actual")]
+    total = table[(table["class"] == ALL_CLASSES) & (table["series"] == "actual")]
     # B is capped at its target, so A's gap shows: min(10k, 100) + min(10k, 40).
     assert list(total["count"]) == [20, 40, 60, 80, 90] and set(total["target"]) == {140}
 
 
 def test_no_aggregate_line_when_units_differ():
     data = project_data(steady(), [QuotaTarget("A", 100, NEXT_FRI), QuotaTarget("B", 9, NEXT_FRI, unit="images")])
-    assert ALL_CLASSES not in set(burn_series(progress(data)).column("category").to_pylist())
+    assert ALL_CLASSES not in set(burn_series(progress(data)).column("class").to_pylist())

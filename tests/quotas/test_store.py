@@ -98,7 +98,7 @@ def test_snapshots_are_append_only(workspace):
             before = workspace.counts([ids[0]])
     assert ids == sorted(ids) and len(set(ids)) == 3
     assert workspace.counts([ids[0]]).equals(before)  # later ingests never touch an earlier snapshot
-    totals = {(r["snapshot_id"], r["category"]): r["instances"] for r in workspace.load("p").totals.to_pylist()}
+    totals = {(r["snapshot_id"], r["class"]): r["instances"] for r in workspace.load("p").totals.to_pylist()}
     assert [totals[(i, "A")] for i in ids] == [3, 5, 5]
     assert [totals[(i, "B")] for i in ids] == [0, 1, 5]
 
@@ -111,13 +111,13 @@ def test_a_snapshot_holds_counts_per_split_day_annotator_and_condition(workspace
     assert (snap.images, snap.annotations, snap.has_timestamps) == (4, 8, True)
     data = workspace.load("p")
     splits = data.splits.to_pylist()
-    assert {(r["category"], r["split"]) for r in splits} == {(c, s) for c in "ABC" for s in ("train", "val")}  # zeros kept
-    assert sum(r["instances"] for r in splits if r["category"] == "A") == 5
+    assert {(r["class"], r["split"]) for r in splits} == {(c, s) for c in "ABC" for s in ("train", "val")}  # zeros kept
+    assert sum(r["instances"] for r in splits if r["class"] == "A") == 5
     daily = data.daily.to_pylist()
-    assert {(r["day"], r["category"]): r["instances"] for r in daily} == {
+    assert {(r["day"], r["class"]): r["instances"] for r in daily} == {
         (D1, "A"): 3, (D1, "B"): 1, (D2, "A"): 2, (None, "B"): 2}
     assert data.labellers.to_pylist() == [{"day": D1, "labellers": 2}, {"day": D2, "labellers": 1}]
-    cond = {(r["value"], r["category"]): (r["images"], r["instances"]) for r in data.conditions.to_pylist()}
+    cond = {(r["value"], r["class"]): (r["images"], r["instances"]) for r in data.conditions.to_pylist()}
     assert cond[("day", None)] == (2, 0) and cond[("night", None)] == (2, 0)
     assert cond[("day", "A")] == (2, 5)
 

@@ -61,7 +61,7 @@ def test_shares_chi_square_and_missing_classes_on_a_tiny_dataset():
     # train: A A A B C; val: A B  (C is missing from val but has 1 image: too rare for every split)
     ds = make([["A"], ["A"], ["A"], ["B"], ["C"], ["A"], ["B"]], ["train"] * 5 + ["val"] * 2)
     health = check_splits(ds, group_by=None)  # 2 val images: too few for the class shares to be judged
-    rows = {(r["category"], r["split"]): r for r in health.classes.to_pylist()}
+    rows = {(r["class"], r["split"]): r for r in health.classes.to_pylist()}
     assert rows[("A", "val")]["share"] == pytest.approx(0.5) and rows[("A", "val")]["whole_share"] == pytest.approx(4 / 7)
     val = health.verdict("val")
     assert val.missing == ("C",) and val.status == "warn" and "too rare for every split" in val.reasons[0]

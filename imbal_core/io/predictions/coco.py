@@ -12,7 +12,7 @@ from typing import Any
 
 from ...dataset import Dataset
 from ...report import LoadError, LoadReport, excerpt
-from .._files import parse_json, read_bytes
+from .._files import parse_json, read_bytes, safe_name
 from .matching import match_predictions
 from .parsing import coco_record, whole
 from .table import Predictions, detection_table
@@ -37,7 +37,7 @@ def read_coco_results(path: str | Path, dataset: Dataset | None = None) -> Predi
     cols: dict[str, list] = {k: [] for k in ("image", "label", "score", "x", "y", "w", "h", "rle_counts",
                                              "rle_height", "rle_width", "polygons", "record")}
     for i, rec in enumerate(records):
-        where = f"{Path(path).name}[{i}]"
+        where = f"{safe_name(Path(path).name)}[{i}]"
         problem = coco_record(rec, cols, where)
         if problem:
             report.add(path, where, "bad_record", problem, "skipped")

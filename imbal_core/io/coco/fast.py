@@ -1,6 +1,6 @@
 """The COCO reader's fast path for large compact files (see :mod:`._jsonfast` for the method).
 
-Produces the same :class:`~imbal_core.io._coco_parsed.ParsedFile` as the per-record path, or raises
+Produces the same :class:`~imbal_core.io.coco.parsed.ParsedFile` as the per-record path, or raises
 :class:`~imbal_core.io._jsonfast.FastPathUnavailable` so that the caller falls back to it.
 """
 from __future__ import annotations
@@ -13,7 +13,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import _jsonfast as fast
-from ._coco_parsed import ParsedFile, empty_annotations, empty_images
+from ._jsontexts import DeferredTexts
+from .parsed import FileRecords, ParsedFile, empty_annotations, empty_images
 
 # Annotation fields for DuckDB's from_json. Ids come as DOUBLE and must be whole numbers below
 # 2**53 (a lenient BIGINT parse would round 3.7 silently). A segmentation is read as a list of
@@ -90,13 +91,31 @@ def parse_fast(path: str) -> ParsedFile:
             else:
                 anns = empty_annotations()
             images = images_job.result()
+        # every record's text, copied out of the map when first used (see DeferredTexts)
+        texts = DeferredTexts([images_body, ann_body], source.guard)
+        document = _document(data, [b for b in (images_body, ann_body) if b is not None])
+        n_images = images_body.records
         del images_body, ann_body
     finally:
         warmup.close()
         if source is not None:
             source.close()
+    names = anns.column("source") if "source" in anns.schema.names else pa.chunked_array([], pa.string())
+    names = names.chunk(0) if names.num_chunks == 1 else names.combine_chunks()  # combine_chunks would copy one chunk
+    records = FileRecords(document, texts.result, names.cast(pa.string()), n_images, borrow=texts.borrowed)
     return ParsedFile(path, images, anns, small["categories"], small.get("scene_annotations"),
-                      small.get("scene_categories"), engine="fast")
+                      small.get("scene_categories"), engine="fast", records=records)
+
+
+def _document(data, bodies: list[fast.Body]) -> bytes:
+    """The file's text with the bodies of its ``images`` and ``annotations`` arrays left out: the
+    top-level object with those arrays empty, everything else as written."""
+    parts, pos = [], 0
+    for body in sorted(bodies, key=lambda b: b.start):
+        parts.append(bytes(data[pos : body.start]))
+        pos = body.stop
+    parts.append(bytes(data[pos:]))
+    return b"".join(parts)
 
 
 def _fast_images(body: fast.Body) -> pa.Table:

@@ -15,6 +15,10 @@ Building a Python object per annotation is where every slow COCO loader spends i
    infers the schema of the smaller image array from a copy of its body with the separators
    turned into newlines.
 
+4. The records' own text is kept for :attr:`imbal_core.Dataset.records`, copied out of the map
+   only when first used (:class:`._jsontexts.DeferredTexts`; a load that never uses it pays
+   nothing), after checking that the file was not changed in place meanwhile (:class:`Unchanged`).
+
 Where the time goes matters on two cores: the import of pandas, which pyarrow makes on its first
 conversion of Python values, holds the GIL for 0.2 s, so it is started beside DuckDB's parse
 (which does not hold it) and never beside the NumPy split (see :func:`_import_pandas_beside`).
@@ -30,6 +34,7 @@ import mmap
 import os
 import sys
 import threading
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,11 +122,14 @@ class FileBytes:
 
     def __init__(self, path: str | Path):
         self.data: bytearray | mmap.mmap
+        self.guard: Unchanged | None = None
         with open(path, "rb", buffering=0) as f:
             try:
                 size = os.fstat(f.fileno()).st_size
                 flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)  # Linux: map every page now
                 self.data = mmap.mmap(f.fileno(), size, flags=flags, prot=mmap.PROT_READ) if size else bytearray()
+                if size:
+                    self.guard = Unchanged(f.fileno(), str(path))
             except (OSError, ValueError, AttributeError, OverflowError):  # no mmap here (a pipe, a special file, Windows flags)
                 self.data = read_file(path)
 
@@ -137,6 +145,35 @@ class FileBytes:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+class Unchanged:
+    """Tells whether a mapped file is still as it was mapped: the same size and modification time,
+    looked up on a descriptor of the mapped file itself (a file replaced at the same path, as
+    exporters do, is another file: the map still shows the one that was parsed).
+
+    The map is shared with the file: were the file rewritten in place, its pages would show the
+    new bytes, and were it cut shorter, touching the lost pages would end the process (SIGBUS).
+    :meth:`check` before touching the map again turns both into an error."""
+
+    def __init__(self, fd: int, path: str):
+        self._fd = os.dup(fd)
+        self.path = path
+        self._signature = self._stat()
+        self._closer = weakref.finalize(self, os.close, self._fd)
+
+    def _stat(self) -> tuple[int, int]:
+        st = os.fstat(self._fd)
+        return st.st_size, st.st_mtime_ns
+
+    def check(self) -> None:
+        """``OSError`` when the file was changed in place since it was mapped."""
+        if self._stat() != self._signature:
+            raise OSError(f"{self.path} was changed in place since it was loaded: its records can no longer be "
+                          "read from the loaded data. Load it again.")
+
+    def close(self) -> None:
+        self._closer()
 
 
 def find_array(data: bytearray, key: str, skip: list[tuple[int, int]] = ()) -> int | None:
@@ -315,9 +352,10 @@ def lines(body: Body, rows: np.ndarray | None = None) -> pa.Table:
     return pa.table({"line": _string_views(body.data, starts, lengths, heads)})
 
 
-def _string_views(data: bytearray | mmap.mmap, starts: np.ndarray, lengths: np.ndarray, heads: np.ndarray) -> pa.Array:
-    """An Arrow ``string_view`` array of the byte ranges ``[start, start + length)`` of ``data``;
-    ``heads``: the first 4 bytes of each range (one row each).
+def _string_views(data: bytearray | mmap.mmap | pa.Buffer, starts: np.ndarray, lengths: np.ndarray, heads: np.ndarray,
+                  type_: pa.DataType = pa.string_view()) -> pa.Array:
+    """An Arrow ``string_view`` (or ``type_``) array of the byte ranges ``[start, start + length)``
+    of ``data``; ``heads``: the first 4 bytes of each range (one row each).
 
     Each 16-byte view holds the length and, for a value of at most 12 bytes, the bytes
     themselves; for a longer one its first 4 bytes, the index of its data buffer and its offset
@@ -342,10 +380,15 @@ def _string_views(data: bytearray | mmap.mmap, starts: np.ndarray, lengths: np.n
     for row in np.flatnonzero(short).tolist():  # short records are rare (``{"id": 1}``)
         length = int(lengths[row])
         views[row, 4 : 4 + length] = raw[starts[row] : starts[row] + length]
-    whole, size = memoryview(data), len(raw)
-    windows = [pa.py_buffer(whole[j * _VIEW_WINDOW : min(size, (j + 2) * _VIEW_WINDOW)])
-               for j in range(max(1, -(-size // _VIEW_WINDOW)))]
-    return pa.Array.from_buffers(pa.string_view(), n, [None, pa.py_buffer(views), *windows])
+    size = len(raw)
+    if isinstance(data, pa.Buffer):
+        windows = [data.slice(j * _VIEW_WINDOW, min(size, (j + 2) * _VIEW_WINDOW) - j * _VIEW_WINDOW)
+                   for j in range(max(1, -(-size // _VIEW_WINDOW)))]
+    else:
+        whole = memoryview(data)
+        windows = [pa.py_buffer(whole[j * _VIEW_WINDOW : min(size, (j + 2) * _VIEW_WINDOW)])
+                   for j in range(max(1, -(-size // _VIEW_WINDOW)))]
+    return pa.Array.from_buffers(type_, n, [None, pa.py_buffer(views), *windows])
 
 
 class Warmup:

@@ -18,7 +18,9 @@
 
 Large compact files take the fast path of :mod:`._jsonfast`; anything it does not handle, and
 every file below :data:`FAST_PATH_MIN_BYTES`, takes the per-record path, which also explains
-every bad record in the report. Both produce the same tables.
+every bad record in the report. Both produce the same tables, and keep the same records of the
+file in :attr:`Dataset.records` (:mod:`.records`): every image and annotation record as
+written, and the top-level fields, so that no later step reads the file again.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ import logging
 import math
 import os
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -33,11 +36,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..dataset import Dataset, build_dataset
-from ..report import LoadError, LoadReport, excerpt
-from ._conditions import ANNOTATED_AT_FIELDS, ANNOTATOR_FIELDS, GROUP_FIELDS, find_field, pick_conditions
-from ._coco_parsed import ANN_COLUMNS, ParsedFile
-from ._files import as_float, is_number, parse_json, read_bytes, split_from_name
+from ...dataset import Dataset, build_dataset
+from ...report import LoadError, LoadReport, excerpt
+from .._conditions import ANNOTATED_AT_FIELDS, ANNOTATOR_FIELDS, GROUP_FIELDS, find_field, pick_conditions
+from .parsed import ANN_COLUMNS, ParsedFile
+from .records import python_records, record_name as _record_name, source_records
+from .._files import as_float, is_number, parse_json, read_bytes, split_from_name
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +84,7 @@ def _parse_file(path: str, report: LoadReport, engine: str) -> ParsedFile:
     use_fast = engine == "fast" or (engine == "auto" and _size(path) >= FAST_PATH_MIN_BYTES)
     if use_fast:
         try:
-            from .coco_fast import parse_fast  # DuckDB is imported only when a file is large enough
+            from .fast import parse_fast  # DuckDB is imported only when a file is large enough
 
             return parse_fast(path)
         except Exception as exc:  # FastPathUnavailable, a bad byte, an odd shape: the thorough path explains
@@ -98,7 +102,8 @@ def _size(path: str) -> int:
 
 
 def _parse_python(path: str, report: LoadReport) -> ParsedFile:
-    doc = parse_json(read_bytes(path), path, report)
+    data = read_bytes(path)
+    doc = parse_json(data, path, report)
     if not isinstance(doc, dict):
         kind = "a list" if isinstance(doc, list) else type(doc).__name__
         hint = " (a COCO results file? pass it as predictions)" if isinstance(doc, list) and doc and isinstance(doc[0], dict) and "score" in doc[0] else ""
@@ -110,14 +115,18 @@ def _parse_python(path: str, report: LoadReport) -> ParsedFile:
     anns_raw = doc.get("annotations", [])
     if not isinstance(anns_raw, list):
         raise LoadError(f"{path}: `annotations` must be a list; it is a {type(anns_raw).__name__}.", report, path)
-    images = _python_images(doc["images"], path, report)
+    images, index = _python_images(doc["images"], path, report)
     anns, segs = _python_annotations(anns_raw, path, report)
+    records = python_records(data, doc)
+    records.image_index = index
     return ParsedFile(path, images, anns, doc["categories"], doc.get("scene_annotations"),
-                   doc.get("scene_categories"), segmentations=segs)
+                   doc.get("scene_categories"), segmentations=segs, records=records)
 
 
-def _python_images(records: list[Any], path: str, report: LoadReport) -> pa.Table:
+def _python_images(records: list[Any], path: str, report: LoadReport) -> tuple[pa.Table, np.ndarray]:
+    """The image records as a table, and the position in ``records`` of each of its rows."""
     columns: dict[str, list[Any]] = {"id": []}
+    index: list[int] = []
     n = 0
     for i, rec in enumerate(records):
         if not isinstance(rec, dict):
@@ -127,6 +136,7 @@ def _python_images(records: list[Any], path: str, report: LoadReport) -> pa.Tabl
         if problem:
             report.add(path, f"images[{i}]", "bad_id", f"image id {problem}", "skipped")
             continue
+        index.append(i)
         for key, value in rec.items():
             col = columns.get(key)
             if col is None:
@@ -152,7 +162,7 @@ def _python_images(records: list[Any], path: str, report: LoadReport) -> pa.Tabl
     for key, values in columns.items():
         if key not in ("id", "width", "height") and (key not in KNOWN_IMAGE_FIELDS or key in text_fields):
             _drop_nested(key, values, columns["id"], key in text_fields, path, report)
-    return pa.table({k: _to_arrow(v) for k, v in columns.items()})
+    return pa.table({k: _to_arrow(v) for k, v in columns.items()}), np.array(index, np.int64)
 
 
 def _whole_id(value: Any) -> tuple[int | None, str | None]:
@@ -288,13 +298,6 @@ def _python_annotations(records: list[Any], path: str, report: LoadReport) -> tu
 # --------------------------------------------------------------------------- assembling
 
 
-def _record_name(ann_id: Any, index: int) -> str:
-    """The annotation's own id as text (text or a number), else its position."""
-    if isinstance(ann_id, (str, int, float)) and not isinstance(ann_id, bool):
-        return str(ann_id)
-    return f"annotations[{index}]"
-
-
 def _assemble(parsed: list[ParsedFile], report: LoadReport) -> Dataset:
     categories, cat_lookup = _categories(parsed, report)
     image_parts, ann_parts, files = [], [], []
@@ -329,7 +332,7 @@ def _assemble(parsed: list[ParsedFile], report: LoadReport) -> Dataset:
     n_seg = sum(int(pc.sum(a["has_segmentation"]).as_py() or 0) for a in ann_parts)
     n_ann = len(ann_cols["image"])
     task = "segmentation" if n_ann and n_seg >= n_ann / 2 else "detection"
-    return build_dataset(
+    dataset = build_dataset(
         images=img_cols,
         annotations=ann_cols,
         categories=categories,
@@ -341,6 +344,7 @@ def _assemble(parsed: list[ParsedFile], report: LoadReport) -> Dataset:
         annotation_files=files if len(parsed) > 1 else parsed[0].file,
         unsized_boxes_normalised=False,
     )
+    return replace(dataset, records=source_records(parsed, [(part["n"], part["kept"]) for part in image_parts]))
 
 
 def _concat(arrays: list[pa.Array], type_: pa.DataType) -> pa.Array:
@@ -390,6 +394,7 @@ def _images(p: ParsedFile, report: LoadReport) -> tuple[dict[str, Any], dict]:
     table = p.images
     ids = table.column("id").to_numpy(zero_copy_only=False).astype(np.int64)
     keep = np.ones(len(ids), dtype=bool)
+    kept = None  # the rows of p.images kept (None: all of them)
     if len(ids):
         _, first = np.unique(ids, return_index=True)
         if len(first) != len(ids):
@@ -399,6 +404,7 @@ def _images(p: ParsedFile, report: LoadReport) -> tuple[dict[str, Any], dict]:
                 report.add(p.file, int(dup), "duplicate_id", f"image id {dup} is declared again", "skipped the later one")
             table = table.filter(pa.array(keep))
             ids = ids[keep]
+            kept = np.flatnonzero(keep)
     n = len(ids)
     names = table.schema.names
     col = lambda key: table.column(key) if key in names else pa.nulls(n, pa.string())  # noqa: E731
@@ -430,13 +436,14 @@ def _images(p: ParsedFile, report: LoadReport) -> tuple[dict[str, Any], dict]:
         "annotated_at": text(at_key),
         "annotator": text(who_key),
         "conditions": conditions,
+        "kept": kept,
     }
     return out, (ids[order], order)
 
 
 def _text(arr, key: str, file: str, report: LoadReport) -> pa.Array:
     """A column as text; one of objects or lists (the fast path infers those) is reported and left unknown."""
-    from ._conditions import as_text
+    from .._conditions import as_text
 
     if pa.types.is_nested(arr.type):
         valid = arr.is_valid()

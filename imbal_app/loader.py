@@ -3,6 +3,10 @@
 Loading happens once per source: the parsed dataset is kept in the session and, across
 sessions, in ``st.cache_resource`` on top of the library's own Parquet cache (keyed by the
 inputs' content), so switching pages or moving a widget never parses again.
+
+A server path that is a lake (``imbal lake add``) opens as a lake dataset
+(:class:`imbal_core.lake.dataset.LakeDataset`), kept per lake content: its count cubes are built
+once, with a progress bar, and every page and session after reuses them.
 """
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import json
 import logging
 import os
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,11 +27,12 @@ from imbal_core.dataset import Dataset
 from imbal_core.io import DESCRIPTIONS
 from imbal_core.io.archive import extract_zip
 from imbal_core.io.paths import data_root, resolve_in_root
+from imbal_core.lake.manifest import is_lake
 from imbal_core.downloads import json_bytes
 from imbal_core.report import LoadError, LoadReport, ReportRow
 from imbal_core.samples import DEFAULT_SAMPLE, SAMPLES
 
-from . import state
+from . import sharing, state
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +65,16 @@ class Refused:
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _load(paths: tuple[str, ...], fmt: str, conditions: str | None) -> Dataset:
     return imbal_core.load(list(paths), format=fmt, conditions=conditions)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _lake(path: str, manifest: dict):
+    """The lake at ``path`` as a dataset, one per content: its ``manifest`` (the commit point, naming
+    every source's content hash) is hashed with it, so a lake grown by another add gets a new one.
+    The cubes it keeps serve every session."""
+    from imbal_core.lake.dataset import open_dataset
+
+    return open_dataset(path)
 
 
 def uploads_dir() -> Path:
@@ -171,9 +187,74 @@ def sidebar() -> None:
         elif request.token != state.token():
             _load_request(request)
         _show_status()
+        _images_folder()
+
+
+def _images_folder() -> None:
+    """The optional folder where the export's images are (the gallery looks there too): kept in the
+    session when it is a folder below the data root; otherwise a warning says why it is not used."""
+    text = st.text_input("Images folder (optional)", key="images_folder", placeholder="exports/images",
+                         help="Where the export's images are, when they are not beside it: the gallery looks here "
+                              "too (by file name). Only folders below the data root are read.")
+    folder = None
+    if text.strip():
+        try:
+            path = resolve_in_root(text, data_root())
+        except LoadError as exc:
+            st.warning(f"Images folder not used: {exc}")
+        else:
+            if path.is_dir():
+                folder = str(path)
+            else:
+                st.warning(f"Images folder not used: {text} is a file, not a folder.")
+    state.set_images_dir(folder)
+
+
+def _progress_to(bar):
+    """A ``progress(fraction, text)`` for the lake engine that moves ``bar``; the engine reports
+    from its own thread, which gets this script run's context to draw."""
+    from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
+
+    context, script = get_script_run_ctx(), threading.current_thread()
+
+    def update(fraction: float, text: str) -> None:
+        if threading.current_thread() is not script:
+            add_script_run_ctx(threading.current_thread(), context)
+        bar.progress(min(max(float(fraction), 0.0), 1.0), text=text)
+
+    return update
+
+
+def _load_lake(request: Request) -> None:
+    """Open the lake of ``request`` and build the counts the pages read first, showing progress."""
+    from imbal_core.lake.manifest import read_manifest
+
+    path = request.paths[0]
+    slot = st.empty()
+    with slot.status(f"Opening the lake {request.label}…", expanded=True) as status:
+        bar = st.progress(0.0, text="Checking the lake's files")
+        try:
+            dataset = _lake(path, read_manifest(Path(path)))
+            dataset.prepare(_progress_to(bar))
+        except ValueError as exc:  # LakeError: a damaged lake, a newer format, memory too small
+            state.set_error(str(exc), LoadReport(), token=request.token)
+            status.update(label="Could not open this lake", state="error")
+            return
+        except Exception as exc:  # never a traceback for the user; the log keeps it
+            log.exception("opening the lake %s failed", path)
+            state.set_error(f"Unexpected problem while opening the lake {request.label}: {type(exc).__name__}: {exc}",
+                            LoadReport(), token=request.token)
+            status.update(label="Could not open this lake", state="error")
+            return
+        status.update(label=dataset.summary_line(), state="complete")
+    slot.empty()
+    state.set_dataset(dataset, request.label, request.token, None)
 
 
 def _load_request(request: Request) -> None:
+    if len(request.paths) == 1 and is_lake(request.paths[0]):
+        _load_lake(request)
+        return
     slot = st.empty()  # the progress box goes away once the result is shown below it
     with slot.status(f"Loading {request.label}…", expanded=False) as status:
         st.write(f"Reading {len(request.paths)} input(s); large exports take a few seconds the first time.")
@@ -211,3 +292,4 @@ def _show_status() -> None:
     dataset = state.dataset()
     if dataset is not None:
         st.success(f"**{state.label()}**  \n{dataset.summary_line()}")
+        sharing.download_button("sidebar")

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from imbal_core.cube import is_count_source
 from imbal_core.dataset import Dataset
 from imbal_core.fingerprint import dataset_key
 from imbal_core.report import LoadReport
@@ -15,6 +16,7 @@ _TOKEN = "imbal.token"
 _PREDICTIONS = "imbal.predictions"
 _ERROR = "imbal.error"
 _CRITICAL = "imbal.critical"
+_IMAGES_DIR = "imbal.images_dir"
 
 
 def dataset() -> Dataset | None:
@@ -58,6 +60,15 @@ def clear_error() -> None:
         st.session_state.pop(_TOKEN, None)
 
 
+def images_dir() -> str | None:
+    """The images folder the user gave in the sidebar (a real path below the data root), or None."""
+    return st.session_state.get(_IMAGES_DIR)
+
+
+def set_images_dir(path: str | None) -> None:
+    st.session_state[_IMAGES_DIR] = path
+
+
 def critical_classes() -> list[str]:
     """Classes the user flagged as critical (rare but important) for the loaded dataset.
 
@@ -85,6 +96,21 @@ def require_dataset() -> Dataset:
         st.info("Choose a dataset in the sidebar: a bundled sample, an upload, or a path on the server.")
         st.stop()
     return ds
+
+
+def is_lake(ds: object) -> bool:
+    """True when ``ds`` is a lake opened from a server path (counts only, no annotation rows)."""
+    return is_count_source(ds)
+
+
+def unavailable_on_lake(ds: object, what: str, why: str) -> bool:
+    """When ``ds`` is a lake: say on the page that ``what`` is not available there and ``why``, and
+    return True (the caller skips the part, or the page stops); else False."""
+    if not is_count_source(ds):
+        return False
+    st.info(f"**{what} is not available on a lake**: {why}. A lake holds the counts of its exports, not their "
+            "rows; open an export itself (a sample, an upload or its path) to use it.", icon=":material/database:")
+    return True
 
 
 def keep_valid(key: str, options: list) -> None:

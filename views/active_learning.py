@@ -7,11 +7,13 @@ from pathlib import Path
 import streamlit as st
 
 from imbal_app import state
+from imbal_app.gallery import gallery
 from imbal_core.active import RULES, build_pool, select_batch
 from imbal_core.active.summary import quota_needs, summarize_batch
 from imbal_core.charts.active import condition_mix, uncertainty_histogram
 from imbal_core.dataset import Dataset
 from imbal_core.fingerprint import dataset_key
+from imbal_core.gallery import select_images
 from imbal_core.io.predictions import read_predictions
 from imbal_core.quotas import Workspace, WorkspaceError
 from imbal_core.quotas.progress import project_progress
@@ -29,6 +31,9 @@ def scored_pool(path: str, modified: float, rule: str, aggregate: str, threshold
 
 
 dataset = state.require_dataset()
+if state.unavailable_on_lake(dataset, "Active learning", "it ranks predictions on an unlabelled pool and shows their "
+                             "images, which a lake does not keep"):
+    st.stop()
 st.title("Active learning")
 st.caption("Which unlabelled images to label next: those the model is least sure about, shared among the classes "
            "still short of their quota, a few frames per drive at most.")
@@ -130,3 +135,9 @@ st.download_button("Download the batch (CSV)", selection.to_csv(), file_name=f"a
                    mime="text/csv", icon=":material/download:", key="al_csv")
 st.caption("Command line: `imbal select --pool PREDICTIONS --images EXPORT --project PROJECT --n 500 "
            "--rule entropy --group sequence -o batch.csv`")
+
+st.subheader("The batch's images")
+gallery(dataset, select_images(dataset, ids=selection.batch.column("image_id").to_pylist()), key="al_gallery",
+        predictions=predictions, score_threshold=threshold, file_name=f"active_batch_images_{selection.size}.csv",
+        describe=f"in the batch, in rank order: its split under each, its drive and conditions on Enlarge; the "
+                 f"model's predictions scoring at least {threshold:g} dashed, with their score")

@@ -5,10 +5,12 @@ import math
 import streamlit as st
 
 from imbal_app import state
+from imbal_app.gallery import compare
 from imbal_core.charts.strata import HEATMAP_MODES, MODE_LABELS, heatmap
 from imbal_core.downloads import csv_bytes
+from imbal_core.gallery import select_images
 from imbal_core.longtail import available_units, pixel_source, unit_label
-from imbal_core.strata import hidden_subgroups
+from imbal_core.strata import OTHER, SEPARATOR, hidden_subgroups
 
 ALL = "all splits"
 SHOWN = 15
@@ -115,6 +117,35 @@ with left:
         notes.append(f"The selected finding is in {chosen.split or ALL}: choose {chosen.split or ALL} in Split to see "
                      "its cell.")
     st.caption("Classes by total, values by size. " + " ".join(notes))
+
+st.subheader("Images of a cell")
+# a cell = a class x a column of the heatmap; the selected finding fills it in, the boxes change it
+columns = {SEPARATOR.join(v): dict(zip(table.conditions, v)) for v in table.values if v != (OTHER,) or not table.folded}
+if len(table.conditions) == 1 and table.folded:  # "other": any of the folded values
+    columns[OTHER] = {table.conditions[0]: [v[0] for v in table.folded]}
+state.keep_valid("cond_gal_class", list(table.classes))
+state.keep_valid("cond_gal_cell", list(columns))
+if chosen is not None and chosen.condition and st.session_state.get("cond_gal_for") != (pick, tuple(by)):
+    st.session_state["cond_gal_for"] = (pick, tuple(by))
+    cell_label = SEPARATOR.join(chosen.condition[c] for c in table.conditions)
+    if chosen.class_name in table.classes and cell_label in columns:
+        st.session_state["cond_gal_class"], st.session_state["cond_gal_cell"] = chosen.class_name, cell_label
+g = st.columns([2, 2, 3])
+gal_class = g[0].selectbox("Class", list(table.classes), index=None, key="cond_gal_class", placeholder="choose a class")
+gal_cell = g[1].selectbox(" × ".join(c.replace("_", " ") for c in table.conditions), list(columns), index=None,
+                          key="cond_gal_cell", placeholder="choose a value")
+g[2].caption("The selected finding's cell, or any other: the images of the class in that condition, and beside them "
+             "the images of that condition without the class" + (f", in {split}." if split else "."))
+if gal_class and gal_cell and not state.unavailable_on_lake(
+        dataset, "The image gallery", "it draws each image's annotations, which a lake does not keep"):
+    try:
+        in_cell = select_images(dataset, gal_class, where=columns[gal_cell], split=split)
+        without = select_images(dataset, where=columns[gal_cell], without_class=gal_class, split=split)
+    except ValueError as exc:
+        st.warning(str(exc))
+    else:
+        compare(dataset, in_cell, without, key="cond_cell", left_title=f"{gal_class} at {gal_cell}",
+                right_title=f"For comparison: {gal_cell} without {gal_class}")
 
 st.subheader("Independence tests")
 st.dataframe(

@@ -2,9 +2,11 @@
 """Evaluation: a model's predictions against the loaded export, per class and per condition."""
 from pathlib import Path
 
+import numpy as np
 import streamlit as st
 
 from imbal_app import loader, state
+from imbal_app.gallery import gallery
 from imbal_core.charts import evaluate as charts
 from imbal_core.dataset import Dataset
 from imbal_core.evaluate import by_condition, coco_ap_for, evaluate, evaluation_kind, hard_negatives, slice_columns
@@ -13,6 +15,7 @@ from imbal_core.evaluate.slices import gaps
 from imbal_core.evaluate.table import frequency_order, per_class_frame, rare_classes
 from imbal_core.downloads import csv_bytes
 from imbal_core.fingerprint import dataset_key
+from imbal_core.gallery import select_images
 from imbal_core.io.predictions import read_predictions
 from imbal_core.report import LoadError
 
@@ -43,6 +46,9 @@ def _slices(dataset: Dataset, path: str, stamp: tuple, split: str | None, iou: f
 
 
 dataset = state.require_dataset()
+if state.unavailable_on_lake(dataset, "Evaluation", "evaluation on lakes is out of scope: it matches each prediction "
+                             "to the annotations' boxes, which a lake does not keep"):
+    st.stop()
 
 st.title("Evaluation")
 st.caption(f"{state.label()} — per-class metrics of a model's predictions; rows = ground truth, columns = predicted.")
@@ -112,10 +118,10 @@ tab_class, tab_confusion, tab_condition, tab_curves, tab_negatives = st.tabs(
 
 with tab_class:
     frame = per_class_frame(ev, order)
-    frame["name"] = [f"★ {n}" if n in marked else n for n in frame["name"]]
+    frame["class"] = [f"★ {n}" if n in marked else n for n in frame["class"]]
     st.dataframe(frame.drop(columns=["critical"]), hide_index=True, width="stretch", height=35 * len(frame) + 40,
                  column_config={
-                     "name": st.column_config.TextColumn("class", pinned=True),
+                     "class": st.column_config.TextColumn("class", pinned=True),
                      **{c: st.column_config.NumberColumn(c, format="%.3f") for c in frame.columns if frame[c].dtype.kind == "f"},
                      **{c: st.column_config.NumberColumn(c, format="localized") for c in ("support", "predicted", "tp", "fp", "fn")},
                  })
@@ -131,6 +137,33 @@ with tab_confusion:
                     width="stretch", key="eval_confusion")
     if ev.confusion.has_background:
         st.caption("Last column: objects missed (nothing predicted on them); last row: false alarms and duplicates.")
+    st.markdown("**Images of a cell** — ground truth solid, predictions dashed with their score")
+    if ev.task == "segmentation":
+        st.caption("A pixel confusion matrix has no per-image cells: the images of the worst predictions are under "
+                   "*Hard negatives*.")
+    else:
+        cell_labels = list(ev.confusion.labels)
+        state.keep_valid("eval_cell_truth", cell_labels)
+        state.keep_valid("eval_cell_predicted", cell_labels)
+        if "eval_cell_truth" not in st.session_state:  # start on the largest confusion (off the diagonal)
+            off = ev.confusion.matrix.astype(float)
+            off[np.diag_indices_from(off)] = -1
+            worst = np.unravel_index(np.argmax(off), off.shape)
+            st.session_state["eval_cell_truth"], st.session_state["eval_cell_predicted"] = (
+                cell_labels[worst[0]], cell_labels[worst[1]])
+        c = st.columns([2, 2, 3])
+        cell_truth = c[0].selectbox("Ground truth (row)", cell_labels, key="eval_cell_truth")
+        cell_predicted = c[1].selectbox("Predicted (column)", cell_labels, key="eval_cell_predicted")
+        c[2].caption(f"At this page's operating point (score ≥ {threshold:g}, IoU ≥ {iou:g}); each image counted by "
+                     "how many of the cell's objects it holds." if ev.task != "classification" else
+                     "Each image whose label is the row and whose prediction is the column.")
+        try:
+            cell = select_images(dataset, predictions=ev, confusion=(cell_truth, cell_predicted))
+        except ValueError as exc:
+            st.info(str(exc))
+        else:
+            gallery(dataset, cell, key="eval_cell", predictions=predictions, score_threshold=threshold,
+                    file_name="imbal_confusion_cell_images.csv")
 
 with tab_condition:
     options = slice_columns(dataset)
@@ -148,7 +181,7 @@ with tab_condition:
                f"{unit} — shown, but too few to trust.")
     cells = slices.to_pandas().drop(columns=["category_id"]).dropna(axis=1, how="all")
     st.dataframe(cells, hide_index=True, width="stretch", key="eval_slice_table", column_config={
-        "value": st.column_config.TextColumn(by, pinned=True), "name": st.column_config.TextColumn("class", pinned=True),
+        "value": st.column_config.TextColumn(by, pinned=True), "class": st.column_config.TextColumn("class", pinned=True),
         **{c: st.column_config.NumberColumn(c, format="%.3f") for c in cells.columns if cells[c].dtype.kind == "f"},
         "small_support": st.column_config.CheckboxColumn(f"n < {slices.min_support}")})
 
@@ -182,3 +215,9 @@ with tab_negatives:
                            mime="text/csv", key="eval_negatives_download")
         st.caption("confused_with: the other class the prediction overlapped most (background when none) — what to "
                    "collect or re-annotate next.")
+        ranked = negatives.to_pandas()
+        ranked = ranked if pick == "all" else ranked[ranked["predicted"] == pick]
+        gallery(dataset, select_images(dataset, ids=ranked["image_id"].tolist()), key="eval_negatives_gallery",
+                predictions=predictions, score_threshold=negatives.min_score, file_name="imbal_hard_negative_images.csv",
+                describe=f"holding the {len(ranked):,} hard negatives above, in rank order; ground truth solid, "
+                         "predictions dashed with their score")

@@ -78,8 +78,8 @@ st.caption(f"{below} of {len(table)} classes are below {int(min_instances):,} in
 # the editor's state is keyed by the table it edits: a new minimum or dataset starts from the suggestions
 editor_key = f"{EDITOR}_{dataset_key(dataset)}_{int(min_instances)}_{hierarchy.source}"
 edited = st.data_editor(
-    table[["merge", "category", "parent", "target", "instances", "merged_instances", "reason"]],
-    hide_index=True, width="stretch", key=editor_key, disabled=["category", "parent", "target", "instances",
+    table[["merge", "class", "parent", "target", "instances", "merged_instances", "reason"]],
+    hide_index=True, width="stretch", key=editor_key, disabled=["class", "parent", "target", "instances",
                                                                   "merged_instances", "reason"],
     column_config={
         "merge": st.column_config.CheckboxColumn("merge", help="merge this class into its parent"),
@@ -89,7 +89,7 @@ edited = st.data_editor(
                                                           help="the class it joins, with every sparse sibling merged in"),
     },
 )
-merges = {row["category"]: row["parent"] for row in edited.to_dict("records") if row["merge"]}
+merges = {row["class"]: row["parent"] for row in edited.to_dict("records") if row["merge"]}
 if not merges:
     st.info("No merge chosen: tick a class above to see its effect and download the merged export.")
     st.stop()
@@ -122,7 +122,10 @@ cols[0].download_button("Mapping (JSON)", mapping_json(merges, resolved), file_n
                         mime="application/json", key="hier_dl_json")
 cols[1].download_button("Mapping (CSV)", mapping_csv(merges), file_name="imbal_merges.csv", mime="text/csv",
                         key="hier_dl_csv")
-if dataset.task == "classification":
+if state.unavailable_on_lake(dataset, "The merged export", "it rewrites the export's annotations, which a lake does "
+                             "not keep (the mappings above apply to the exports)"):
+    pass
+elif dataset.task == "classification":
     cols[2].download_button("Merged labels (CSV)", export_bytes("labels", dataset, frozen), file_name="labels_merged.csv",
                             mime="text/csv", key="hier_dl_labels")
 else:

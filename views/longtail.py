@@ -5,9 +5,11 @@ import math
 import streamlit as st
 
 from imbal_app import state
+from imbal_app.gallery import gallery
 from imbal_core.charts.longtail import class_bars, lorenz_figure
 from imbal_core.downloads import csv_bytes, json_bytes
 from imbal_core.fingerprint import dataset_key
+from imbal_core.gallery import select_images
 from imbal_core.health import HealthConfig, check
 from imbal_core.longtail import available_units, class_split_counts, long_tail, pixel_source, unit_label
 from imbal_core.longtail.subsets import subset_choices
@@ -15,6 +17,14 @@ from imbal_core.longtail.subsets import subset_choices
 BADGE = {"pass": ":green-badge[:material/check: pass]", "warn": ":orange-badge[:material/warning: warn]",
          "fail": ":red-badge[:material/close: fail]"}
 DEFAULTS = HealthConfig()
+
+
+def on_bar() -> None:
+    """A clicked bar picks the class whose images the gallery below shows."""
+    event = st.session_state.get("lt_bars")
+    points = event.selection.points if event is not None else []
+    if points and points[0].get("x") in set(state.dataset().class_names):
+        st.session_state["lt_gallery_class"] = points[0]["x"]
 
 
 def number(value: float, digits: int = 2) -> str:
@@ -89,21 +99,22 @@ rarest = lt.rarest
 if rarest is not None:
     basis = "training images" if lt.group_basis == "train" else "images (no train split)"
     st.markdown(
-        f"**Rarest by {lt.unit_label} ({scope}): {rarest['category']}** — {rarest['count']:,.0f} "
+        f"**Rarest by {lt.unit_label} ({scope}): {rarest['class']}** — {rarest['count']:,.0f} "
         f"({rarest['share']:.2%} of the total, 1 : {1 / rarest['ratio_to_largest']:,.0f} to {m.largest}); "
         f"LVIS group **{rarest['group']}** ({rarest['training_images']:,} {basis})."
     )
 else:
     st.warning(f"No class has any {lt.unit_label} {scope}.")
 for row in (r for r in lt.classes.to_pylist() if r["critical"]):
-    st.markdown(f":material/flag: Critical **{row['category']}**: {row['count']:,.0f} {lt.unit_label} "
+    st.markdown(f":material/flag: Critical **{row['class']}**: {row['count']:,.0f} {lt.unit_label} "
                 f"({number(row['share'] * 100)}%), {row['rank']} of {m.classes} by size, in the {row['part']}; "
                 f"LVIS {row['group']} ({row['training_images']:,} training images).")
 
 # the minimum set in the checklist's thresholds below (read from the session: the widget comes later)
 minimum = int(st.session_state.get("lt_min") or DEFAULTS.min_instances) if unit == "instances" else None
 st.plotly_chart(class_bars(lt, log_scale=log_scale, colour="split" if colour == "split" else "group",
-                           facet_split=facets, minimum=minimum), width="stretch", key="lt_bars")
+                           facet_split=facets, minimum=minimum), width="stretch", key="lt_bars",
+                on_select=on_bar, selection_mode="points")
 st.caption(f"Sorted largest first; the shaded tail is everything after the head's {m.head_share:.0%}. "
            f"LVIS groups by {lt.thresholds.describe()}."
            + (f" Dashed line: the minimum of {minimum} instances." if minimum else ""))
@@ -125,6 +136,16 @@ right.dataframe(shown, hide_index=True, width="stretch", height=330, column_conf
 })
 right.download_button("Download the per-class table (CSV)", csv_bytes(lt.to_arrow().drop_columns(["absent_from"])),
                       file_name=f"imbal_long_tail_{unit}.csv", mime="text/csv", key="lt_download")
+
+st.subheader("Images of a class")
+state.keep_valid("lt_gallery_class", names)
+gallery_class = st.selectbox("Show the images of", list(table["class"]), index=None, key="lt_gallery_class",
+                             placeholder="choose a class, or click its bar",
+                             help="With the split and subset chosen above; every annotation is drawn, each class in its colour.")
+if gallery_class and not state.unavailable_on_lake(dataset, "The image gallery",
+                                                 "it draws each image's annotations, which a lake does not keep"):
+    gallery(dataset, select_images(dataset, gallery_class, split=split, where=where or None), key="lt_gallery",
+            file_name=f"imbal_images_{gallery_class}.csv")
 
 st.subheader("Health checklist")
 st.caption("The rules checked before training, on the whole dataset (all splits, no subset) — the same verdicts "

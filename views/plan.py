@@ -4,6 +4,7 @@ import streamlit as st
 
 from imbal_app import state
 from imbal_core.charts.plan import achieved_chart, plan_chart
+from imbal_core.cube import RowsUnavailable
 from imbal_core.dataset import Dataset
 from imbal_core.fingerprint import dataset_key
 from imbal_core.plan import (DESCRIPTIONS, STRATEGIES, TOLERANCE, augmentation_policy, build_document,
@@ -52,8 +53,11 @@ if st.session_state.get("plan_scope") != (dataset_key(dataset), split, unit):
     st.session_state["plan_scope"] = (dataset_key(dataset), split, unit)
     for key in ("plan_budget", "plan_threshold", "plan_lvis_threshold"):
         st.session_state.pop(key, None)  # a new scope starts from its own current total and threshold
-inc = cached_incidence(dataset, scope, unit)
-suggested = suggested_threshold(inc)
+try:
+    inc = cached_incidence(dataset, scope, unit)
+except RowsUnavailable as exc:  # a lake whose per-image rows do not fit its memory limit: the class-level plan stands
+    inc, rows_missing = None, str(exc)
+suggested = suggested_threshold(inc) if inc is not None else 0.001
 
 c_cap, c_budget, c_floor = st.columns(3)
 cap = c_cap.slider("Cap (oversampling, x)", 1.0, 20.0, 5.0, 0.5, key="plan_cap",
@@ -113,6 +117,12 @@ st.dataframe(table, hide_index=True, width="stretch", key="plan_table", column_c
 })
 
 st.subheader("Per-image weights")
+if inc is None:
+    st.info(rows_missing, icon=":material/database:")
+    doc = build_document(plan, epochs=10, critical=state.critical_classes())
+    st.download_button("Plan (JSON)", doc.json_bytes(), file_name=f"imbal_plan_{strategy}_{split}.json",
+                       mime="application/json", key="plan_dl_json")
+    st.stop()
 threshold = options.get("threshold")
 if strategy != "repeat-factor":
     threshold = st.columns(3)[0].number_input(

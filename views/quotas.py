@@ -81,6 +81,10 @@ project = pick.selectbox("Project", projects, key="quota_project")
 with st.container(border=True):
     if dataset is None:
         st.caption("Load today's export in the sidebar to add it to this project.")
+    elif state.unavailable_on_lake(dataset, "Ingesting a snapshot",
+                                   "a snapshot counts annotations by their annotation dates and annotators, which a "
+                                   "lake does not keep"):
+        pass
     else:
         stamped = latest_timestamp(dataset)
         left, right = st.columns([3, 2], vertical_alignment="bottom")
@@ -146,7 +150,7 @@ except ValueError as exc:
     st.error(str(exc))
     st.stop()
 
-counts = {s: sum(1 for k in result.classes if k.status == s) for s in QuotaStatus}
+counts = result.status_counts
 m = st.columns(5)
 m[0].metric("As of", result.as_of.isoformat() if result.as_of else "—")
 m[1].metric("Quota classes", len(result.classes))
@@ -159,10 +163,10 @@ st.plotly_chart(progress_bars(result), width="stretch", key="quota_bars")
 
 table = result.to_pandas()
 st.dataframe(
-    table[["name", "status", "current", "target", "unit", "percent", "rate_per_day", "needed_per_day", "days_left",
+    table[["class", "status", "current", "target", "unit", "percent", "rate_per_day", "needed_per_day", "days_left",
            "projected_date", "projected_at_deadline", "deadline"]].assign(status=table["status"].map(lambda s: QuotaStatus(s).legend)),
     hide_index=True, width="stretch",
-    column_config={"name": st.column_config.TextColumn("class", pinned=True),
+    column_config={"class": st.column_config.TextColumn("class", pinned=True),
                    "percent": st.column_config.ProgressColumn("% of target", min_value=0, max_value=100, format="%.0f%%"),
                    "rate_per_day": st.column_config.NumberColumn("pace / day", format="%.1f"),
                    "needed_per_day": st.column_config.NumberColumn("needed / day", format="%.1f"),
@@ -176,7 +180,7 @@ for k in result.classes:
 
 st.subheader("Burn-up / burn-down")
 series = burn_series(result)
-names = [k.category for k in result.classes] + ([ALL_CLASSES] if ALL_CLASSES in set(series.column("category").to_pylist()) else [])
+names = [k.category for k in result.classes] + ([ALL_CLASSES] if ALL_CLASSES in set(series.column("class").to_pylist()) else [])
 left, right = st.columns([3, 2])
 chosen = left.selectbox("Class", names, key="quota_burn_class")
 mode = right.segmented_control("Chart", ["up", "down"], default="up", required=True, key="quota_burn_mode",

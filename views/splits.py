@@ -5,10 +5,12 @@ import math
 import streamlit as st
 
 from imbal_app import state
+from imbal_app.gallery import gallery
 from imbal_core.charts.splits import class_shares, worst_deviation
 from imbal_core.columns import has_groups
 from imbal_core.downloads import csv_bytes
 from imbal_core.fingerprint import dataset_key
+from imbal_core.gallery import select_images
 from imbal_core.splits import check_ratios, check_splits, export_formats, export_splits, make_splits
 
 BADGE = {"pass": ":green-badge[:material/check: pass]", "warn": ":orange-badge[:material/warning: warn]",
@@ -63,6 +65,16 @@ else:
                 st.dataframe(health.leaks.to_pandas(), hide_index=True, width="stretch")
             if health.duplicates.num_rows:
                 st.dataframe(health.duplicates.to_pandas(), hide_index=True, width="stretch")
+        if health.leaks.num_rows:
+            leaking = health.leaks.column("group").to_pylist()
+            state.keep_valid("splits_gallery_group", leaking)
+            leak = st.selectbox("Show the images of the group", leaking, index=None, key="splits_gallery_group",
+                                placeholder="choose a group in several splits")
+            if leak is not None and not state.unavailable_on_lake(
+                    dataset, "The image gallery", "it draws each image's annotations, which a lake does not keep"):
+                gallery(dataset, select_images(dataset, group=leak), key="splits_gallery",
+                        describe=f"of {leak}, which sits in several splits (the split is under each image), by image id",
+                        file_name="imbal_group_images.csv")
     if health.conditions.num_rows:
         with st.expander("Conditions by split"):
             frame = health.conditions.to_pandas()
@@ -71,6 +83,9 @@ else:
                 for k in ("share", "whole_share", "difference")})
 
 st.subheader("Generate new splits")
+if state.unavailable_on_lake(dataset, "Generating new splits", "it places every image and writes the export again, "
+                             "which needs the export's rows"):
+    st.stop()
 state.keep_valid("gen_stratify", ["class", *dataset.conditions])
 state.keep_valid("gen_group", group_options)
 with st.form("gen_form"):

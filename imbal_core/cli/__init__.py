@@ -27,11 +27,14 @@ COMMANDS: dict[str, str] = {
     "check": "the data-health checklist; exit 1 when a rule fails (a gate before training)",
     "eval": "per-class metrics of predictions: confusion matrix, P/R/F1, AP, IoU, by condition",
     "hierarchy": "label hierarchy: merge suggestions, what-if, merged export",
+    "lake": "a Parquet lake for data beyond memory: add exports or register tables, show what it holds",
     "plan": "a rebalancing plan: capped over/undersampling to a budget, per-image weights",
     "quota": "annotation quotas: targets, daily snapshots, progress, forecast, playbook",
+    "report": "a self-contained HTML health report to share, and a Markdown summary for CI",
     "select": "an active-learning batch from model predictions on an unlabelled pool",
     "split": "check the splits (leakage, missing classes, divergence) or make new stratified, group-safe ones",
     "strata": "class x condition tables and ranked hidden-subgroup gaps (e.g. a class missing at night)",
+    "gallery": "a contact sheet of the images behind a number, with their annotations drawn",
 }
 
 

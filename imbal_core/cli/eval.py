@@ -22,7 +22,7 @@ from ..evaluate._common import check_fraction
 from ..evaluate.table import select_images
 from ..evaluate.document import evaluation_dict
 from ..downloads import csv_bytes
-from ..io._files import read_bytes, write_bytes
+from ..io.files import read_bytes, write_bytes
 from ..io.archive import extract_zip
 from ..io.predictions import PREDICTION_FORMATS, read_predictions
 from ..report import LoadError, LoadReport, ReportRow

@@ -10,7 +10,7 @@ from ..hierarchy import (
     suggest_merges, what_if,
 )
 from ..cube import is_count_source
-from ..io._files import write_bytes
+from ..io.files import write_bytes
 from ._common import add_input_arguments, add_lake_arguments, format_table, load_dataset, print_json
 
 OUT_FORMATS = ("coco", "yolo", "labels")

@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..cube import RowsUnavailable
-from ..io._files import write_bytes
+from ..io.files import write_bytes
 from ..plan import (DESCRIPTIONS, STRATEGIES, build_document, default_split, default_strategy, fit_weights, incidence,
                     make_spec, parse_counts, plan_for_dataset, read_targets, repeat_factor_weights, solve, weights_csv,
                     weights_parquet)

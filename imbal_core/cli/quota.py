@@ -14,7 +14,7 @@ import argparse
 import sys
 from datetime import date, datetime, timezone
 
-from ..io._files import write_bytes
+from ..io.files import write_bytes
 from ..quotas import UNITS, Workspace, targets_from_mapping
 from ..quotas.history import HISTORY_MODES
 from ..quotas.playbook import playbook

@@ -75,7 +75,7 @@ def _check_outputs(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..io._files import write_bytes
+    from ..io.files import write_bytes
     from ..sharing import build_report
 
     _check_outputs(args)  # before loading: a bad flag should not wait for a big parse

@@ -12,7 +12,7 @@ import sys
 from ..active import AGGREGATES, RULES, build_pool, select_batch
 from ..active.summary import quota_needs
 from ..io import load
-from ..io._files import write_bytes
+from ..io.files import write_bytes
 from ..io.predictions import PREDICTION_FORMATS, read_predictions
 from ..quotas import Workspace
 from ..quotas.progress import project_progress

@@ -51,7 +51,7 @@ def read_mapping(source: str | Path | bytes, dataset: Dataset, name: str | None 
     ``.json`` either ``{child: parent}`` or ``{parent: [children]}``. Children the dataset does not
     have raise ``ValueError`` naming them.
     """
-    from ..io._files import read_bytes
+    from ..io.files import read_bytes
 
     if isinstance(source, (str, Path)):
         path = Path(source)
@@ -92,7 +92,7 @@ def _rows(reader, name: str):
 
 
 def _yaml_pairs(text: str, name: str) -> list[tuple[str, str]]:
-    from ..io._files import parse_yaml
+    from ..io.files import parse_yaml
     from ..report import LoadError
 
     try:

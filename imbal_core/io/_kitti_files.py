@@ -12,7 +12,7 @@ from typing import Literal, Sequence
 
 from ..dataset import SPLITS, normalize_split
 from ..report import LoadError
-from ._files import safe_name
+from .files import safe_name
 from .sniff import IMAGE_EXTENSIONS
 
 Kind = Literal["object", "tracking"]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..report import LoadError, LoadReport
-from ._files import read_text
+from .files import read_text
 
 REGION_TAGS = ("RectangleLabels", "PolygonLabels")
 

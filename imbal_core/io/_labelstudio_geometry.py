@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..report import excerpt
-from ._files import as_float, is_number
+from .files import as_float, is_number
 
 REGION_TYPES = ("rectanglelabels", "polygonlabels")
 BOX_KEYS = ("x", "y", "width", "height")

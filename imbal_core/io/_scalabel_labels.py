@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..report import excerpt
-from ._files import is_number
+from .files import is_number
 
 #: Per-label attributes read as flags (keys matched without regard to case).
 FLAGS = ("occluded", "truncated", "crowd")

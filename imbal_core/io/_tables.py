@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..report import LoadError, LoadReport
-from ._files import decode_text, read_bytes
+from .files import decode_text, read_bytes
 
 DELIMITERS = (",", ";", "\t", "|")
 _LINE_BREAK = "\r\n|\r|\n"

@@ -19,7 +19,7 @@ import xml.etree.ElementTree as ET
 from typing import Callable
 
 from ..report import LoadReport
-from ._files import decode_text, declared_text
+from .files import decode_text, declared_text
 
 _CHUNK = 1 << 20
 _HEAD = 1 << 16  # the prolog (DTD) is looked for in the first bytes

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from ..dataset import normalize_split
 from ..report import LoadError, LoadReport, excerpt
-from ._files import decode_text, read_bytes
+from .files import decode_text, read_bytes
 from ._yolo_lists import Locator, Source, is_image_list, list_items
 from .sniff import DARKNET_LISTS, looks_like_darknet_data
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..dataset import SPLITS, UNASSIGNED, normalize_split
 from ..report import LoadError, LoadReport, excerpt
-from ._files import decode_text, parse_yaml, read_bytes
+from .files import decode_text, parse_yaml, read_bytes
 from . import _yolo_darknet as darknet
 from ._yolo_lists import Item, Source, is_image_list, list_items
 from .paths import skip_undecodable_name

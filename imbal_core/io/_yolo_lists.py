@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass, field
 
 from ..report import LoadError, LoadReport, excerpt
-from ._files import decode_text, read_bytes
+from .files import decode_text, read_bytes
 from .sniff import looks_like_image_list
 
 _SEP_IMAGES, _SEP_LABELS = f"{os.sep}images{os.sep}", f"{os.sep}labels{os.sep}"

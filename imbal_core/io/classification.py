@@ -41,7 +41,7 @@ import pyarrow.compute as pc
 from ..dataset import Dataset, build_dataset, condition_name
 from ..report import LoadError, LoadReport, excerpt
 from ._conditions import ANNOTATED_AT_FIELDS, ANNOTATOR_FIELDS, GROUP_FIELDS, find_field, pick_conditions
-from ._files import split_from_name
+from .files import split_from_name
 from ._labels import class_sort_key, codes, first_rows, normalized_splits, report_split_overlaps
 from ._tables import LIST_SEPARATOR, RawTable, detect_column, is_empty_error, read_any_table, text_column, typed
 

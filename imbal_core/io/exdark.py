@@ -29,7 +29,7 @@ from typing import Sequence
 
 from ..dataset import UNASSIGNED, Dataset, build_dataset
 from ..report import LoadError, LoadReport, excerpt
-from ._files import read_text
+from .files import read_text
 
 FILE_NAME = "imageclasslist.txt"
 

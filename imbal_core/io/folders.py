@@ -33,7 +33,7 @@ from typing import Any, Literal, Sequence
 
 from ..dataset import SPLITS, UNASSIGNED, Dataset, build_dataset, normalize_split
 from ..report import LoadError, LoadReport
-from ._files import split_from_name
+from .files import split_from_name
 from ._labels import class_sort_key
 from .paths import safe_name, skip_undecodable_name
 from .rasters import ImageError, open_header

@@ -40,7 +40,7 @@ from typing import Sequence
 
 from ..dataset import Dataset, build_dataset
 from ..report import LoadError, LoadReport, excerpt
-from ._files import read_text, skip_undecodable_name
+from .files import read_text, skip_undecodable_name
 from ._kitti_files import IMAGE_FOLDERS, Kind, Source, image_files, resolve
 from ._object_flags import add_flag_conditions, yes_no
 from .imagesize import image_size

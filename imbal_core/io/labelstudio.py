@@ -45,7 +45,7 @@ import pyarrow as pa
 from ..dataset import Dataset, build_dataset
 from ..report import LoadError, LoadReport, excerpt
 from ._conditions import GROUP_FIELDS, find_field, pick_conditions
-from ._files import parse_json, read_bytes
+from .files import parse_json, read_bytes
 from ._labelstudio_config import LabelConfig, parse_label_config
 from ._labelstudio_geometry import REGION_TYPES, BadResult, labels_of, region, result_size
 from ._labelstudio_tasks import annotator, check_reviews, describe, file_name, image_key, iso_time, pick_annotation, task_id

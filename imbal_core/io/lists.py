@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 
 from ..dataset import UNASSIGNED, Dataset, build_dataset
 from ..report import LoadError, LoadReport, excerpt
-from ._files import read_bytes, decode_text, read_text, split_from_name
+from .files import read_bytes, decode_text, read_text, split_from_name
 from ._labels import first_rows, report_split_overlaps
 
 _INTEGER = re.compile(r"-?[0-9]+", re.ASCII)

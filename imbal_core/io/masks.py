@@ -43,7 +43,7 @@ import numpy as np
 
 from ..dataset import SPLITS, UNASSIGNED, Dataset, build_dataset, normalize_split
 from ..report import LoadError, LoadReport
-from ._files import read_text
+from .files import read_text
 from .paths import skip_undecodable_name
 from .rasters import MAX_LABEL_PIXELS, ImageError, ImageTooLarge, LabelImage, open_label_image
 

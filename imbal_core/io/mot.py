@@ -34,7 +34,7 @@ from typing import Sequence
 
 from ..dataset import SPLITS, Dataset, build_dataset, normalize_split
 from ..report import LoadError, LoadReport, excerpt
-from ._files import read_text, skip_undecodable_name
+from .files import read_text, skip_undecodable_name
 from ._object_flags import add_flag_conditions
 from .imagesize import image_size
 from .sniff import IMAGE_EXTENSIONS

@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 
 from ..report import LoadError
-from ._files import safe_name, skip_undecodable_name
+from .files import safe_name, skip_undecodable_name
 
 __all__ = ["data_root", "resolve_in_root", "safe_name", "skip_undecodable_name"]
 

@@ -46,7 +46,7 @@ import pyarrow as pa
 from ..dataset import SPLITS, Dataset, build_dataset, normalize_split
 from ..report import LoadError, LoadReport, excerpt
 from ._conditions import pick_conditions
-from ._files import is_number, parse_json, read_bytes, skip_undecodable_name, split_from_name
+from .files import is_number, parse_json, read_bytes, skip_undecodable_name, split_from_name
 from ._object_flags import add_flag_conditions, yes_no
 from ._scalabel_labels import BadShape, flags, other_shape, shape
 

@@ -37,7 +37,7 @@ from typing import Sequence
 
 from ..dataset import UNASSIGNED, Dataset, build_dataset
 from ..report import LoadError, LoadReport
-from ._files import BadXML, as_float, parse_xml, read_bytes, read_text
+from .files import BadXML, as_float, parse_xml, read_bytes, read_text
 from .imagesize import image_size
 from .paths import skip_undecodable_name
 

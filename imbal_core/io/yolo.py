@@ -56,7 +56,7 @@ import pyarrow as pa
 
 from ..dataset import Dataset, build_dataset, split_sort_key
 from ..report import LoadError, LoadReport
-from ._files import decode_text, read_bytes
+from .files import decode_text, read_bytes
 from ._yolo_layout import Source, names_file, resolve
 from .imagesize import image_size
 
@@ -95,7 +95,7 @@ def _origin(files: list[str]) -> dict[str, Any] | None:
     """Where the export is laid out (:attr:`Dataset.origin`), for writers of YOLO files: of the
     first input that is a data.yaml or a folder, ``root`` (the folder image ids are relative to)
     and ``data_yaml`` (the YAML as read, None without one); ``inputs``: how many such inputs."""
-    from ._files import parse_yaml
+    from .files import parse_yaml
     from ._yolo_layout import YAML_SUFFIXES, _base, _find_yaml
 
     inputs = [Path(f) for f in files if Path(f).suffix.lower() in YAML_SUFFIXES or Path(f).is_dir()]

@@ -231,7 +231,7 @@ def read_targets(source: str | Path | bytes, name: str = "") -> dict[str, float]
     and a ``target`` column) or a JSON object ``{"Car": 2000, ...}``; ``source`` is a path or the bytes."""
     import pandas as pd
 
-    from ..io._files import parse_json, read_bytes
+    from ..io.files import parse_json, read_bytes
     from ..report import LoadError, LoadReport, excerpt, shorten
 
     if isinstance(source, (bytes, bytearray)):

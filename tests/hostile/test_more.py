@@ -34,7 +34,7 @@ from imbal_core import load
 from imbal_core.cli import main
 from imbal_core.downloads import csv_bytes, json_bytes, parquet_bytes
 from imbal_core.io import coco as coco_reader
-from imbal_core.io._files import parse_json, parse_yaml
+from imbal_core.io.files import parse_json, parse_yaml
 from imbal_core.plan.spec import check_target_classes
 from imbal_core.quotas import snapshot as snapshot_module
 from imbal_core.quotas import store as store_module

@@ -24,7 +24,7 @@ import pytest
 from imbal_core.cli import main
 from imbal_core.hierarchy import read_mapping
 from imbal_core.io import coco as coco_reader
-from imbal_core.io._files import BadXML, parse_json, parse_xml, parse_yaml
+from imbal_core.io.files import BadXML, parse_json, parse_xml, parse_yaml
 from imbal_core.plan import read_targets
 from imbal_core.report import (EXCERPT_LENGTH, MAX_PROBLEM_LENGTH, MAX_RECORD_LENGTH, LoadError, LoadReport, excerpt,
                                shorten)

@@ -41,7 +41,7 @@ from ...report import LoadError, LoadReport, excerpt
 from .._conditions import ANNOTATED_AT_FIELDS, ANNOTATOR_FIELDS, GROUP_FIELDS, find_field, pick_conditions
 from .parsed import ANN_COLUMNS, ParsedFile
 from .records import python_records, record_name as _record_name, source_records
-from .._files import as_float, is_number, parse_json, read_bytes, split_from_name
+from ..files import as_float, is_number, parse_json, read_bytes, split_from_name
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +191,7 @@ def _float(value: int | float) -> float:
 
 
 def _as_float(value: Any) -> float | None:
-    """:func:`._files.as_float`, with :func:`_float`'s treatment of huge integers."""
+    """:func:`imbal_core.io.files.as_float`, with :func:`_float`'s treatment of huge integers."""
     return _float(value) if is_number(value) else as_float(value)
 
 

@@ -27,7 +27,7 @@ def record_name(ann_id: Any, index: int) -> str:
 
 def python_records(data: bytes, doc: dict[str, Any]) -> FileRecords:
     """The file's records as JSON text: byte for byte as in the file (msgspec's ``Raw``), or,
-    where msgspec cannot read the file (``NaN``, invalid UTF-8: :func:`._files.parse_json` read
+    where msgspec cannot read the file (``NaN``, invalid UTF-8: :func:`imbal_core.io.files.parse_json` read
     it with the standard library), each record of ``doc`` written again."""
     arrays = ("images", "annotations")
     try:

@@ -54,7 +54,7 @@ from typing import Literal, Sequence
 
 from ...dataset import Dataset
 from ...report import LoadError, LoadReport
-from .._files import read_bytes, split_from_name
+from ..files import read_bytes, split_from_name
 from .._objects import IMAGE_LABEL, ObjectRecord, assemble
 from .._xml import BadXml, read_children
 from ..sniff import looks_like_cvat

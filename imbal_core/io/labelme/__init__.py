@@ -42,7 +42,7 @@ from typing import Any, Literal, Sequence
 
 from ...dataset import SPLITS, Dataset, normalize_split
 from ...report import LoadError, LoadReport
-from .._files import parse_json, read_bytes, read_text
+from ..files import parse_json, read_bytes, read_text
 from .._objects import IMAGE_LABEL, ImageRecord, ObjectRecord, assemble
 from ..sniff import looks_like_labelme
 from ._shapes import NOT_CLASSES, Merges, finite, flag_dict, read_shapes

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...report import LoadReport
-from .._files import is_number
+from ..files import is_number
 from .._objects import ObjectRecord
 
 NOT_CLASSES = frozenset({"__ignore__", "_background_"})

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ...report import LoadError, LoadReport, excerpt
-from .._files import parse_json, read_bytes, read_text
+from ..files import parse_json, read_bytes, read_text
 
 
 def read_descriptions(path: Path, report: LoadReport) -> dict[str, str]:

@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 
 from ...dataset import SPLITS, UNASSIGNED, normalize_split
 from ...report import LoadReport
-from .._files import safe_name, split_from_name
+from ..files import safe_name, split_from_name
 from ..imagesize import image_size
 from ..sniff import IMAGE_EXTENSIONS
 from ._layout import Files

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal, Sequence
 
 from ...report import LoadError, LoadReport
-from .._files import skip_undecodable_name
+from ..files import skip_undecodable_name
 
 CsvKind = Literal["descriptions", "images", "boxes", "labels", "machine_labels", "segmentation", "points",
                   "relationships", "unknown"]

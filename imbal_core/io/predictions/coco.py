@@ -12,7 +12,7 @@ from typing import Any
 
 from ...dataset import Dataset
 from ...report import LoadError, LoadReport, excerpt
-from .._files import parse_json, read_bytes, safe_name
+from ..files import parse_json, read_bytes, safe_name
 from .matching import match_predictions
 from .parsing import coco_record, whole
 from .table import Predictions, detection_table

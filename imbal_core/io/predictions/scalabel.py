@@ -22,7 +22,7 @@ from typing import Any
 
 from ...dataset import Dataset
 from ...report import LoadError, LoadReport, excerpt
-from .._files import parse_json, read_bytes
+from ..files import parse_json, read_bytes
 from .matching import match_predictions
 from .parsing import MAX_REPORT_ROWS, number, parse_rle
 from .table import Predictions, detection_table

@@ -22,7 +22,7 @@ from typing import Literal, Sequence
 
 from ...dataset import Dataset
 from ...report import LoadError, LoadReport, excerpt
-from .._files import decode_text, read_bytes
+from ..files import decode_text, read_bytes
 from .matching import match_predictions
 from .parsing import MAX_REPORT_ROWS, parse_float, whole
 from .table import Predictions, detection_table

@@ -226,6 +226,11 @@ def confusion_counts(dataset: Dataset, predictions: Any, cell: tuple[str, str], 
     if not (isinstance(cell, (tuple, list)) and len(cell) == 2):
         raise ValueError(f"`confusion` must be a pair (truth, predicted). Got {cell!r} instead.")
     evaluation = _evaluation(dataset, predictions, iou, score_threshold)
+    if evaluation.task == "segmentation":  # COCO masks: the instance view's matrix counts objects
+        if getattr(evaluation, "instances", None) is None:
+            raise ValueError("`confusion` needs a matrix of objects; this segmentation evaluation has only a "
+                             "pixel confusion matrix (mask images), whose cells are pixels, not images.")
+        evaluation = evaluation.instances
     labels = list(evaluation.confusion.labels)
     for name in cell:
         if name not in labels:
